@@ -1,0 +1,1 @@
+//! Sluice: an actor-based LLM gateway.
