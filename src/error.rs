@@ -1,0 +1,294 @@
+//! Error types per boundary: [`ProviderError`] for upstream calls, [`GatewayError`] for HTTP.
+//!
+//! `GatewayError` is mapped to a status and the OpenAI error body in exactly one place,
+//! its `ResponseError` impl.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, ResponseError, http::StatusCode};
+use serde::Serialize;
+
+/// Why a call to one upstream failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderError {
+    /// TCP/TLS connection failed or was reset.
+    #[error("cannot reach the upstream: {0}")]
+    Connect(String),
+    /// The call took longer than the named timeout.
+    #[error("upstream timed out waiting for {0}")]
+    Timeout(&'static str),
+    /// The upstream answered with an HTTP error.
+    #[error("upstream answered HTTP {status}: {message}")]
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// The upstream's own message.
+        message: String,
+        /// Parsed `Retry-After`, if sent.
+        retry_after: Option<Duration>,
+    },
+    /// An error event arrived inside a stream (e.g. Anthropic `overloaded_error`).
+    #[error("upstream stream reported {kind}: {message}")]
+    StreamFailed {
+        /// The provider's error type.
+        kind: String,
+        /// The provider's message.
+        message: String,
+    },
+    /// The stream ended without its end marker (connection cut).
+    #[error("upstream stream ended early: {0}")]
+    Truncated(String),
+    /// The upstream sent something we could not parse.
+    #[error("upstream sent a malformed response: {0}")]
+    Protocol(String),
+    /// The circuit breaker is open: the provider is skipped without a call.
+    #[error("circuit open for model {0}")]
+    CircuitOpen(String),
+    /// The provider is not configured to serve (e.g. no API key).
+    #[error("model {model} is disabled: {reason}")]
+    Disabled {
+        /// Model name.
+        model: String,
+        /// Why.
+        reason: String,
+    },
+    /// The task running the call panicked or was aborted; the provider actor restarts.
+    #[error("provider task crashed: {0}")]
+    Crashed(String),
+    /// The provider actor could not be reached (restarting or stopped).
+    #[error("provider actor unavailable")]
+    Unavailable,
+    /// The mock provider simulated an upstream 500.
+    #[error("mock provider simulated an upstream failure")]
+    Simulated,
+}
+
+impl ProviderError {
+    /// Whether another attempt on the same provider may succeed (429, 5xx, timeouts, resets).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ProviderError::Connect(_)
+            | ProviderError::Timeout(_)
+            | ProviderError::Truncated(_)
+            | ProviderError::Simulated => true,
+            ProviderError::Status { status, .. } => {
+                *status == 429 || *status == 408 || *status >= 500
+            }
+            ProviderError::StreamFailed { kind, .. } => matches!(
+                kind.as_str(),
+                "overloaded_error" | "api_error" | "rate_limit_error" | "server_error"
+            ),
+            ProviderError::Protocol(_)
+            | ProviderError::CircuitOpen(_)
+            | ProviderError::Disabled { .. }
+            | ProviderError::Crashed(_)
+            | ProviderError::Unavailable => false,
+        }
+    }
+
+    /// Whether the failure is the client's own (bad parameters): every provider would refuse it,
+    /// so it goes back to the client instead of down the fallback chain.
+    pub fn is_client_error(&self) -> bool {
+        matches!(self, ProviderError::Status { status, .. } if matches!(status, 400 | 404 | 413 | 422))
+    }
+
+    /// Whether the failure counts against the provider's circuit.
+    pub fn counts_against_circuit(&self) -> bool {
+        !self.is_client_error()
+            && !matches!(
+                self,
+                ProviderError::CircuitOpen(_)
+                    | ProviderError::Disabled { .. }
+                    | ProviderError::Unavailable
+            )
+    }
+
+    /// The upstream's requested wait, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ProviderError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// A short, stable label for logs and stats.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ProviderError::Connect(_) => "connect",
+            ProviderError::Timeout(_) => "timeout",
+            ProviderError::Status { .. } => "status",
+            ProviderError::StreamFailed { .. } => "stream_error",
+            ProviderError::Truncated(_) => "truncated",
+            ProviderError::Protocol(_) => "protocol",
+            ProviderError::CircuitOpen(_) => "circuit_open",
+            ProviderError::Disabled { .. } => "disabled",
+            ProviderError::Crashed(_) => "crashed",
+            ProviderError::Unavailable => "unavailable",
+            ProviderError::Simulated => "simulated",
+        }
+    }
+}
+
+/// An error returned to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The request is malformed or has a bad field.
+    #[error("{message}")]
+    InvalidRequest {
+        /// Human-readable explanation.
+        message: String,
+        /// The offending parameter, if known.
+        param: Option<String>,
+    },
+    /// The `model` names neither a model nor a route.
+    #[error("The model `{0}` does not exist; use a configured model or route name (see GET /v1/models)")]
+    ModelNotFound(String),
+    /// The body is larger than `server.max_body_bytes`.
+    #[error("Request body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    /// An input guardrail refused the request.
+    #[error("Request blocked by input guardrails: {0}")]
+    Blocked(String),
+    /// A template could not be rendered (unknown template, missing variable).
+    #[error("{0}")]
+    Template(String),
+    /// The upstream refused the request as invalid; passed through.
+    #[error("Upstream rejected the request: {0}")]
+    UpstreamRejected(ProviderError),
+    /// No model of the chain could answer and no cached answer exists.
+    #[error("Service temporarily unavailable: {0}")]
+    Unavailable(String),
+    /// No such path.
+    #[error("No route for {0}")]
+    NotFound(String),
+    /// An internal component failed (an actor mailbox closed); not the client's fault.
+    #[error("Internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+/// The inner object of the OpenAI error shape.
+#[derive(Serialize)]
+pub struct ErrorDetail<'a> {
+    /// Human-readable text.
+    pub message: String,
+    /// OpenAI error type.
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    /// Parameter at fault, if any.
+    pub param: Option<String>,
+    /// Machine-readable code.
+    pub code: &'a str,
+}
+
+impl GatewayError {
+    /// Shorthand for an invalid request with a parameter name.
+    pub fn invalid(message: impl Into<String>, param: Option<&str>) -> Self {
+        GatewayError::InvalidRequest {
+            message: message.into(),
+            param: param.map(str::to_string),
+        }
+    }
+
+    /// The OpenAI `type` and `code` of this error.
+    fn kind_and_code(&self) -> (&'static str, &'static str) {
+        match self {
+            GatewayError::InvalidRequest { .. } => ("invalid_request_error", "invalid_request"),
+            GatewayError::ModelNotFound(_) => ("invalid_request_error", "model_not_found"),
+            GatewayError::PayloadTooLarge(_) => ("invalid_request_error", "payload_too_large"),
+            GatewayError::Blocked(_) => ("invalid_request_error", "guardrail_blocked"),
+            GatewayError::Template(_) => ("invalid_request_error", "template_error"),
+            GatewayError::UpstreamRejected(_) => ("invalid_request_error", "upstream_rejected"),
+            GatewayError::Unavailable(_) => ("server_error", "service_unavailable"),
+            GatewayError::NotFound(_) => ("invalid_request_error", "not_found"),
+            GatewayError::Internal(_) => ("server_error", "internal_error"),
+        }
+    }
+
+    /// The body detail, also used for SSE error events.
+    pub fn detail(&self) -> ErrorDetail<'static> {
+        let (kind, code) = self.kind_and_code();
+        let param = match self {
+            GatewayError::InvalidRequest { param, .. } => param.clone(),
+            GatewayError::ModelNotFound(_) => Some("model".into()),
+            _ => None,
+        };
+        ErrorDetail {
+            message: self.to_string(),
+            kind,
+            param,
+            code,
+        }
+    }
+
+    /// The JSON text `{"error": {...}}`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&ErrorBody {
+            error: self.detail(),
+        })
+        .unwrap_or_else(|_| r#"{"error":{"message":"error","type":"server_error","code":"internal_error"}}"#.into())
+    }
+}
+
+impl ResponseError for GatewayError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            GatewayError::InvalidRequest { .. }
+            | GatewayError::ModelNotFound(_)
+            | GatewayError::Blocked(_)
+            | GatewayError::Template(_) => StatusCode::BAD_REQUEST,
+            GatewayError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::UpstreamRejected(e) => match e {
+                ProviderError::Status { status, .. } => {
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
+                }
+                _ => StatusCode::BAD_REQUEST,
+            },
+            GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
+            GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code())
+            .content_type("application/json")
+            .body(self.to_json())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn retry_classification_follows_status() {
+        let s = |status| ProviderError::Status {
+            status,
+            message: String::new(),
+            retry_after: None,
+        };
+        assert!(s(429).is_retryable());
+        assert!(s(503).is_retryable());
+        assert!(!s(400).is_retryable());
+        assert!(s(400).is_client_error());
+        assert!(!s(401).is_retryable());
+        assert!(!s(401).is_client_error());
+        assert!(s(401).counts_against_circuit());
+    }
+
+    #[test]
+    fn error_body_has_openai_shape() {
+        let e = GatewayError::ModelNotFound("nope".into());
+        assert_eq!(e.status_code(), StatusCode::BAD_REQUEST);
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(v["error"]["code"], "model_not_found");
+        assert_eq!(v["error"]["type"], "invalid_request_error");
+        assert!(v["error"]["message"].as_str().unwrap().contains("nope"));
+    }
+}

@@ -1,0 +1,361 @@
+//! Upstream providers: wire-format translation and the HTTP calls themselves, with no actor state.
+//!
+//! [`Upstream`] is what a `ProviderActor` lends to a request: the request's own task drives the
+//! call, so no actor mailbox ever waits on network I/O.
+
+pub mod anthropic;
+pub mod mock;
+pub mod openai;
+pub mod sse;
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+use crate::{
+    config::{ModelConfig, ProviderConfig, ProviderKind, Secret, Timeouts},
+    error::ProviderError,
+    wire::{ChatMessage, Usage},
+};
+
+/// What the gateway asks of an upstream, after guardrails and templating.
+#[derive(Debug, Clone)]
+pub struct UpstreamRequest {
+    /// The conversation.
+    pub messages: Vec<ChatMessage>,
+    /// Output cap asked by the client (already clamped), if any.
+    pub max_tokens: Option<u32>,
+    /// Whether the client named the cap `max_completion_tokens`.
+    pub uses_max_completion_tokens: bool,
+    /// Sampling temperature.
+    pub temperature: Option<f64>,
+    /// Nucleus sampling.
+    pub top_p: Option<f64>,
+    /// Stop sequences.
+    pub stop: Option<Vec<String>>,
+    /// End-user id.
+    pub user: Option<String>,
+    /// Other OpenAI parameters, passed to OpenAI-compatible upstreams.
+    pub extra: Map<String, Value>,
+    /// Propagated as `x-request-id`.
+    pub request_id: String,
+}
+
+/// One event of an upstream stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProviderEvent {
+    /// New answer text.
+    Delta(String),
+}
+
+/// A finished non-streaming answer.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    /// Answer text.
+    pub text: String,
+    /// OpenAI finish reason (`stop`, `length` ...).
+    pub finish_reason: String,
+    /// Usage as reported by the upstream, if it did.
+    pub usage: Option<Usage>,
+}
+
+/// How a stream ended.
+#[derive(Debug, Clone, Default)]
+pub struct StreamEnd {
+    /// OpenAI finish reason.
+    pub finish_reason: String,
+    /// Usage as reported by the upstream, if it did.
+    pub usage: Option<Usage>,
+    /// The consumer went away before the end; the upstream call was dropped.
+    pub cancelled: bool,
+}
+
+/// A ready-to-call upstream for one model: its own connection pool and settings.
+pub struct Upstream {
+    /// Public model name.
+    pub model: String,
+    /// Name sent upstream.
+    pub upstream_model: String,
+    /// Provider name.
+    pub provider: String,
+    kind: ProviderKind,
+    base_url: String,
+    api_key: Option<Secret>,
+    /// Timeouts of this model.
+    pub timeouts: Timeouts,
+    client: reqwest::Client,
+    mock: Option<mock::Simulator>,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("model", &self.model)
+            .field("provider", &self.provider)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+impl Upstream {
+    /// Builds the upstream with a fresh connection pool.
+    pub fn new(model: &ModelConfig, provider: &ProviderConfig) -> Result<Upstream, ProviderError> {
+        let client = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .connect_timeout(model.timeouts.connect)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(512)
+            .build()
+            .map_err(|e| ProviderError::Connect(format!("cannot build HTTP client: {e}")))?;
+        Ok(Upstream {
+            model: model.name.clone(),
+            upstream_model: model.upstream_model.clone(),
+            provider: provider.name.clone(),
+            kind: provider.kind,
+            base_url: provider.base_url.clone(),
+            api_key: provider.api_key.clone(),
+            timeouts: model.timeouts.clone(),
+            client,
+            mock: provider
+                .mock
+                .as_ref()
+                .map(|s| mock::Simulator::new(s.clone(), &model.name)),
+        })
+    }
+
+    /// The provider's wire format.
+    pub fn kind(&self) -> ProviderKind {
+        self.kind
+    }
+
+    fn post(&self, path: &str, body: Vec<u8>, request_id: &str) -> reqwest::RequestBuilder {
+        let mut rb = self
+            .client
+            .post(format!("{}{}", self.base_url, path))
+            .header("content-type", "application/json")
+            .header("x-request-id", request_id)
+            .timeout(self.timeouts.request)
+            .body(body);
+        match (self.kind, &self.api_key) {
+            (ProviderKind::Anthropic, key) => {
+                rb = rb.header("anthropic-version", anthropic::API_VERSION);
+                if let Some(k) = key {
+                    rb = rb.header("x-api-key", k.expose());
+                }
+            }
+            (_, Some(k)) => rb = rb.bearer_auth(k.expose()),
+            (_, None) => {}
+        }
+        rb
+    }
+
+    async fn send(&self, rb: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
+        let resp = rb.send().await.map_err(from_reqwest)?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        Err(status_error(resp).await)
+    }
+
+    /// A whole answer in one response.
+    pub async fn complete(&self, req: &UpstreamRequest) -> Result<Completion, ProviderError> {
+        match self.kind {
+            ProviderKind::Mock => match &self.mock {
+                Some(sim) => sim.complete(req).await,
+                None => Err(ProviderError::Protocol("mock provider without settings".into())),
+            },
+            ProviderKind::OpenAi => {
+                let body = openai::request_body(req, &self.upstream_model, false)?;
+                let resp = self.send(self.post("/chat/completions", body, &req.request_id)).await?;
+                let bytes = resp.bytes().await.map_err(from_reqwest)?;
+                openai::parse_completion(&bytes)
+            }
+            ProviderKind::Anthropic => {
+                let body = anthropic::request_body(req, &self.upstream_model, false)?;
+                let resp = self.send(self.post("/messages", body, &req.request_id)).await?;
+                let bytes = resp.bytes().await.map_err(from_reqwest)?;
+                anthropic::parse_completion(&bytes)
+            }
+        }
+    }
+
+    /// Streams an answer into `tx`; returns how it ended. A closed `tx` (the client went away)
+    /// drops the upstream connection at once and ends with `cancelled`.
+    pub async fn stream(
+        &self,
+        req: &UpstreamRequest,
+        tx: &mpsc::Sender<ProviderEvent>,
+    ) -> Result<StreamEnd, ProviderError> {
+        let (path, body) = match self.kind {
+            ProviderKind::Mock => {
+                return match &self.mock {
+                    Some(sim) => sim.stream(req, tx).await,
+                    None => Err(ProviderError::Protocol("mock provider without settings".into())),
+                };
+            }
+            ProviderKind::OpenAi => (
+                "/chat/completions",
+                openai::request_body(req, &self.upstream_model, true)?,
+            ),
+            ProviderKind::Anthropic => (
+                "/messages",
+                anthropic::request_body(req, &self.upstream_model, true)?,
+            ),
+        };
+        let rb = self.post(path, body, &req.request_id);
+        let resp = tokio::select! {
+            r = self.send(rb) => r?,
+            _ = tx.closed() => return Ok(StreamEnd { cancelled: true, ..StreamEnd::default() }),
+        };
+        let mut bytes = resp.bytes_stream();
+        let mut parser = sse::SseParser::default();
+        let mut decoder = StreamDecoder::new(self.kind);
+        loop {
+            let next = tokio::select! {
+                n = bytes.next() => n,
+                _ = tx.closed() => return Ok(decoder.cancelled()),
+            };
+            let chunk = match next {
+                Some(Ok(c)) => c,
+                Some(Err(e)) => return Err(ProviderError::Truncated(e.to_string())),
+                None => return decoder.finish(),
+            };
+            for event in parser.push(&chunk) {
+                for delta in decoder.decode(&event)? {
+                    if tx.send(ProviderEvent::Delta(delta)).await.is_err() {
+                        return Ok(decoder.cancelled());
+                    }
+                }
+                if decoder.done {
+                    return decoder.finish();
+                }
+            }
+        }
+    }
+}
+
+/// Per-stream decoding state shared by both wire formats.
+struct StreamDecoder {
+    kind: ProviderKind,
+    finish_reason: Option<String>,
+    prompt_tokens: Option<u64>,
+    usage: Option<Usage>,
+    done: bool,
+}
+
+impl StreamDecoder {
+    fn new(kind: ProviderKind) -> Self {
+        StreamDecoder {
+            kind,
+            finish_reason: None,
+            prompt_tokens: None,
+            usage: None,
+            done: false,
+        }
+    }
+
+    fn decode(&mut self, event: &sse::SseEvent) -> Result<Vec<String>, ProviderError> {
+        match self.kind {
+            ProviderKind::Anthropic => anthropic::decode_event(self, event),
+            _ => openai::decode_event(self, event),
+        }
+    }
+
+    fn cancelled(&self) -> StreamEnd {
+        StreamEnd {
+            finish_reason: "cancelled".into(),
+            usage: self.usage,
+            cancelled: true,
+        }
+    }
+
+    fn finish(&self) -> Result<StreamEnd, ProviderError> {
+        match (&self.finish_reason, self.done) {
+            (Some(reason), _) => Ok(StreamEnd {
+                finish_reason: reason.clone(),
+                usage: self.usage,
+                cancelled: false,
+            }),
+            (None, _) => Err(ProviderError::Truncated(
+                "the stream closed before its end marker".into(),
+            )),
+        }
+    }
+}
+
+fn from_reqwest(e: reqwest::Error) -> ProviderError {
+    if e.is_timeout() {
+        ProviderError::Timeout("the upstream response")
+    } else if e.is_connect() {
+        ProviderError::Connect(e.to_string())
+    } else if e.is_body() || e.is_decode() {
+        ProviderError::Truncated(e.to_string())
+    } else {
+        ProviderError::Connect(e.to_string())
+    }
+}
+
+/// Reads an error response: status, the provider's message and `Retry-After`.
+async fn status_error(resp: reqwest::Response) -> ProviderError {
+    let status = resp.status().as_u16();
+    let retry_after = parse_retry_after(resp.headers());
+    let body = resp.bytes().await.unwrap_or_default();
+    let body = &body[..body.len().min(64 * 1024)];
+    let message = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned());
+    ProviderError::Status {
+        status,
+        message,
+        retry_after,
+    }
+}
+
+fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    if let Some(ms) = headers
+        .get("retry-after-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+    {
+        return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+    }
+    headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|s| Duration::from_secs_f64(s.max(0.0)))
+}
+
+/// Maps a provider's stop reason to OpenAI's finish reason.
+pub fn finish_reason_from(reason: &str) -> String {
+    match reason {
+        "end_turn" | "stop_sequence" | "stop" => "stop",
+        "max_tokens" | "length" => "length",
+        "tool_use" | "tool_calls" => "tool_calls",
+        "refusal" | "content_filter" => "content_filter",
+        other => other,
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_ms() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert("retry-after-ms", "150".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_millis(150)));
+    }
+}

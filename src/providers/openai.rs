@@ -1,0 +1,198 @@
+//! OpenAI Chat Completions wire format (also vLLM, TGI, Ollama, llama.cpp's server).
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{Completion, StreamDecoder, UpstreamRequest, finish_reason_from, sse::SseEvent};
+use crate::{error::ProviderError, wire::Usage};
+
+/// The JSON body for `POST {base}/chat/completions`.
+pub fn request_body(
+    req: &UpstreamRequest,
+    upstream_model: &str,
+    stream: bool,
+) -> Result<Vec<u8>, ProviderError> {
+    let mut body: Map<String, Value> = req.extra.clone();
+    body.insert("model".into(), upstream_model.into());
+    body.insert(
+        "messages".into(),
+        serde_json::to_value(&req.messages).map_err(|e| ProviderError::Protocol(e.to_string()))?,
+    );
+    if let Some(n) = req.max_tokens {
+        let field = if req.uses_max_completion_tokens {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
+        body.insert(field.into(), n.into());
+    }
+    if let Some(t) = req.temperature {
+        body.insert("temperature".into(), t.into());
+    }
+    if let Some(p) = req.top_p {
+        body.insert("top_p".into(), p.into());
+    }
+    if let Some(stop) = &req.stop {
+        body.insert("stop".into(), stop.clone().into());
+    }
+    if let Some(u) = &req.user {
+        body.insert("user".into(), u.clone().into());
+    }
+    if stream {
+        body.insert("stream".into(), true.into());
+        body.insert(
+            "stream_options".into(),
+            serde_json::json!({"include_usage": true}),
+        );
+    } else {
+        body.remove("stream");
+        body.remove("stream_options");
+    }
+    serde_json::to_vec(&body).map_err(|e| ProviderError::Protocol(e.to_string()))
+}
+
+#[derive(Deserialize)]
+struct RawCompletion {
+    #[serde(default)]
+    choices: Vec<RawChoice>,
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct RawChoice {
+    message: Option<RawMessage>,
+    delta: Option<RawMessage>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawMessage {
+    content: Option<String>,
+}
+
+/// Parses a non-streaming response.
+pub fn parse_completion(bytes: &[u8]) -> Result<Completion, ProviderError> {
+    let raw: RawCompletion = serde_json::from_slice(bytes)
+        .map_err(|e| ProviderError::Protocol(format!("chat completion: {e}")))?;
+    let choice = raw
+        .choices
+        .into_iter()
+        .next()
+        .ok_or_else(|| ProviderError::Protocol("chat completion without choices".into()))?;
+    Ok(Completion {
+        text: choice.message.and_then(|m| m.content).unwrap_or_default(),
+        finish_reason: finish_reason_from(choice.finish_reason.as_deref().unwrap_or("stop")),
+        usage: raw.usage,
+    })
+}
+
+/// Decodes one SSE event of a chat completion stream into text deltas.
+pub(super) fn decode_event(
+    state: &mut StreamDecoder,
+    event: &SseEvent,
+) -> Result<Vec<String>, ProviderError> {
+    let data = event.data.trim();
+    if data == "[DONE]" {
+        state.done = true;
+        if state.finish_reason.is_none() {
+            state.finish_reason = Some("stop".into());
+        }
+        return Ok(Vec::new());
+    }
+    if data.is_empty() {
+        return Ok(Vec::new());
+    }
+    let value: Value = serde_json::from_str(data)
+        .map_err(|e| ProviderError::Protocol(format!("stream chunk: {e}")))?;
+    if let Some(err) = value.get("error") {
+        return Err(ProviderError::StreamFailed {
+            kind: err
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("server_error")
+                .to_string(),
+            message: err
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("stream error")
+                .to_string(),
+        });
+    }
+    let chunk: RawCompletion = serde_json::from_value(value)
+        .map_err(|e| ProviderError::Protocol(format!("stream chunk: {e}")))?;
+    if let Some(u) = chunk.usage {
+        state.usage = Some(u);
+    }
+    let mut out = Vec::new();
+    for choice in chunk.choices {
+        if let Some(text) = choice.delta.and_then(|d| d.content)
+            && !text.is_empty()
+        {
+            out.push(text);
+        }
+        if let Some(r) = choice.finish_reason {
+            state.finish_reason = Some(finish_reason_from(&r));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::{
+        config::ProviderKind,
+        wire::{ChatMessage, Role},
+    };
+
+    fn req() -> UpstreamRequest {
+        let mut extra = Map::new();
+        extra.insert("seed".into(), 3.into());
+        UpstreamRequest {
+            messages: vec![ChatMessage::text(Role::User, "hi")],
+            max_tokens: Some(10),
+            uses_max_completion_tokens: false,
+            temperature: Some(0.2),
+            top_p: None,
+            stop: None,
+            user: Some("u1".into()),
+            extra,
+            request_id: "r".into(),
+        }
+    }
+
+    #[test]
+    fn body_carries_passthrough_and_usage_request() {
+        let body: Value = serde_json::from_slice(&request_body(&req(), "gpt-x", true).unwrap()).unwrap();
+        assert_eq!(body["model"], "gpt-x");
+        assert_eq!(body["seed"], 3);
+        assert_eq!(body["max_tokens"], 10);
+        assert_eq!(body["stream_options"]["include_usage"], true);
+        assert_eq!(body["user"], "u1");
+    }
+
+    #[test]
+    fn stream_decoding_collects_text_reason_and_usage() {
+        let mut st = StreamDecoder::new(ProviderKind::OpenAi);
+        let ev = |d: &str| SseEvent { event: None, data: d.into() };
+        let d1 = decode_event(&mut st, &ev(r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#)).unwrap();
+        assert!(d1.is_empty());
+        let d2 = decode_event(&mut st, &ev(r#"{"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#)).unwrap();
+        assert_eq!(d2, vec!["Hel".to_string()]);
+        decode_event(&mut st, &ev(r#"{"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}"#)).unwrap();
+        decode_event(&mut st, &ev(r#"{"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":2,"total_tokens":6}}"#)).unwrap();
+        decode_event(&mut st, &ev("[DONE]")).unwrap();
+        let end = st.finish().unwrap();
+        assert_eq!(end.finish_reason, "length");
+        assert_eq!(end.usage.unwrap().total_tokens, 6);
+    }
+
+    #[test]
+    fn error_inside_stream_is_reported() {
+        let mut st = StreamDecoder::new(ProviderKind::OpenAi);
+        let ev = SseEvent { event: None, data: r#"{"error":{"message":"boom","type":"server_error"}}"#.into() };
+        let err = decode_event(&mut st, &ev).unwrap_err();
+        assert!(err.is_retryable());
+    }
+}
