@@ -7,7 +7,12 @@ use crate::config::RetryPolicy;
 /// The delay before retry number `retry` (0 for the first retry): `base × factor^retry` plus a
 /// uniform jitter in `[0, jitter × that]`, or the upstream's `Retry-After` capped by policy.
 /// `unit` is a uniform draw in `[0, 1)`, passed in so the math stays deterministic under test.
-pub fn delay(policy: &RetryPolicy, retry: u32, retry_after: Option<Duration>, unit: f64) -> Duration {
+pub fn delay(
+    policy: &RetryPolicy,
+    retry: u32,
+    retry_after: Option<Duration>,
+    unit: f64,
+) -> Duration {
     if let Some(wait) = retry_after {
         return wait.min(policy.max_retry_after);
     }
@@ -67,7 +72,13 @@ mod tests {
     #[test]
     fn retry_after_is_honoured_and_capped() {
         let p = seed_policy();
-        assert_eq!(delay(&p, 0, Some(Duration::from_secs(3)), 0.7), Duration::from_secs(3));
-        assert_eq!(delay(&p, 0, Some(Duration::from_secs(300)), 0.7), Duration::from_secs(30));
+        assert_eq!(
+            delay(&p, 0, Some(Duration::from_secs(3)), 0.7),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            delay(&p, 0, Some(Duration::from_secs(300)), 0.7),
+            Duration::from_secs(30)
+        );
     }
 }

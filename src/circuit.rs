@@ -122,7 +122,10 @@ mod tests {
         assert!(!c.on_failure(t0));
         assert!(c.on_failure(t0));
         assert!(!c.try_acquire(t0 + Duration::from_secs(9)));
-        assert_eq!(c.state(t0 + Duration::from_secs(10)), CircuitState::HalfOpen);
+        assert_eq!(
+            c.state(t0 + Duration::from_secs(10)),
+            CircuitState::HalfOpen
+        );
         assert!(c.try_acquire(t0 + Duration::from_secs(10)));
         // only one probe at a time
         assert!(!c.try_acquire(t0 + Duration::from_secs(11)));

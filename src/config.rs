@@ -421,10 +421,7 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
         shutdown_grace: Duration::from_secs(raw.server.shutdown_grace_secs.unwrap_or(30)),
         keep_alive: Duration::from_secs(raw.server.keep_alive_secs.unwrap_or(15).max(1)),
         mid_stream_failure,
-        default_route: raw
-            .server
-            .default_route
-            .unwrap_or_else(|| "default".into()),
+        default_route: raw.server.default_route.unwrap_or_else(|| "default".into()),
     };
 
     let mut providers = BTreeMap::new();
@@ -490,7 +487,9 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
             ));
         }
         if r.fallback.is_empty() {
-            errs.push(format!("routes.{name}.fallback is empty; list at least one model"));
+            errs.push(format!(
+                "routes.{name}.fallback is empty; list at least one model"
+            ));
         }
         for m in &r.fallback {
             if !models.contains_key(m) {
@@ -514,7 +513,10 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
         max_entries: raw.cache.max_entries.unwrap_or(10_000),
     };
     if cache.max_entries == 0 {
-        errs.push("cache.max_entries must be at least 1 (use cache.enabled = false to turn it off)".into());
+        errs.push(
+            "cache.max_entries must be at least 1 (use cache.enabled = false to turn it off)"
+                .into(),
+        );
     }
 
     if errs.is_empty() {
@@ -569,7 +571,10 @@ fn validate_provider(
     let mut base_url = String::new();
     let mut mock = None;
     if kind == ProviderKind::Mock {
-        for (field, rate) in [("failure_rate", p.failure_rate), ("crash_rate", p.crash_rate)] {
+        for (field, rate) in [
+            ("failure_rate", p.failure_rate),
+            ("crash_rate", p.crash_rate),
+        ] {
             if let Some(r) = rate
                 && !(0.0..=1.0).contains(&r)
             {
@@ -605,7 +610,9 @@ fn validate_provider(
             Some(v) => match resolve_env(v, env) {
                 Err(e) => errs.push(format!("{key}.api_key: {e}")),
                 Ok(None) => {
-                    disabled_reason = Some(format!("environment variable behind {key}.api_key ({v}) is unset"))
+                    disabled_reason = Some(format!(
+                        "environment variable behind {key}.api_key ({v}) is unset"
+                    ))
                 }
                 Ok(Some(k)) => {
                     if !v.starts_with("${") {
@@ -638,7 +645,11 @@ fn merge_retry(m: &RawRetry, p: &RawRetry, key: &str, errs: &mut Vec<String>) ->
         base: Duration::from_millis(m.base_ms.or(p.base_ms).unwrap_or(1000)),
         factor: m.factor.or(p.factor).unwrap_or(2.0),
         jitter: m.jitter.or(p.jitter).unwrap_or(0.5),
-        max_retry_after: secs(m.max_retry_after_secs.or(p.max_retry_after_secs).unwrap_or(30.0)),
+        max_retry_after: secs(
+            m.max_retry_after_secs
+                .or(p.max_retry_after_secs)
+                .unwrap_or(30.0),
+        ),
     };
     if policy.max_retries > 10 {
         errs.push(format!("{key}: retry.max_retries must be 10 or less"));
@@ -680,7 +691,9 @@ fn merge_circuit(
         open_for: secs(m.open_secs.or(p.open_secs).unwrap_or(30.0)),
     };
     if c.failure_threshold == 0 {
-        errs.push(format!("{key}: circuit.failure_threshold must be at least 1"));
+        errs.push(format!(
+            "{key}: circuit.failure_threshold must be at least 1"
+        ));
     }
     c
 }
@@ -708,7 +721,10 @@ mod tests {
         let cfg = Config::from_toml(EMBEDDED_CONFIG, &env).unwrap();
         assert_eq!(cfg.model("gpt-4o").unwrap().provider, "openai");
         assert_eq!(
-            cfg.model("claude-sonnet-4-20250514").unwrap().retry.max_retries,
+            cfg.model("claude-sonnet-4-20250514")
+                .unwrap()
+                .retry
+                .max_retries,
             3
         );
         let key = cfg.providers["openai"].api_key.as_ref().unwrap();

@@ -141,7 +141,9 @@ pub enum GatewayError {
         param: Option<String>,
     },
     /// The `model` names neither a model nor a route.
-    #[error("The model `{0}` does not exist; use a configured model or route name (see GET /v1/models)")]
+    #[error(
+        "The model `{0}` does not exist; use a configured model or route name (see GET /v1/models)"
+    )]
     ModelNotFound(String),
     /// The body is larger than `server.max_body_bytes`.
     #[error("Request body is larger than the limit of {0} bytes")]
@@ -155,6 +157,12 @@ pub enum GatewayError {
     /// The upstream refused the request as invalid; passed through.
     #[error("Upstream rejected the request: {0}")]
     UpstreamRejected(ProviderError),
+    /// The answer broke an output guardrail rule (streams end with this).
+    #[error("{0}")]
+    OutputBlocked(String),
+    /// A stream failed after tokens were sent and could not be continued.
+    #[error("The stream was interrupted: {0}")]
+    StreamInterrupted(String),
     /// No model of the chain could answer and no cached answer exists.
     #[error("Service temporarily unavailable: {0}")]
     Unavailable(String),
@@ -203,6 +211,8 @@ impl GatewayError {
             GatewayError::Blocked(_) => ("invalid_request_error", "guardrail_blocked"),
             GatewayError::Template(_) => ("invalid_request_error", "template_error"),
             GatewayError::UpstreamRejected(_) => ("invalid_request_error", "upstream_rejected"),
+            GatewayError::OutputBlocked(_) => ("content_filter_error", "content_filter"),
+            GatewayError::StreamInterrupted(_) => ("server_error", "stream_interrupted"),
             GatewayError::Unavailable(_) => ("server_error", "service_unavailable"),
             GatewayError::NotFound(_) => ("invalid_request_error", "not_found"),
             GatewayError::Internal(_) => ("server_error", "internal_error"),
@@ -230,7 +240,9 @@ impl GatewayError {
         serde_json::to_string(&ErrorBody {
             error: self.detail(),
         })
-        .unwrap_or_else(|_| r#"{"error":{"message":"error","type":"server_error","code":"internal_error"}}"#.into())
+        .unwrap_or_else(|_| {
+            r#"{"error":{"message":"error","type":"server_error","code":"internal_error"}}"#.into()
+        })
     }
 }
 
@@ -240,7 +252,9 @@ impl ResponseError for GatewayError {
             GatewayError::InvalidRequest { .. }
             | GatewayError::ModelNotFound(_)
             | GatewayError::Blocked(_)
-            | GatewayError::Template(_) => StatusCode::BAD_REQUEST,
+            | GatewayError::Template(_)
+            | GatewayError::OutputBlocked(_) => StatusCode::BAD_REQUEST,
+            GatewayError::StreamInterrupted(_) => StatusCode::BAD_GATEWAY,
             GatewayError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::UpstreamRejected(e) => match e {
                 ProviderError::Status { status, .. } => {

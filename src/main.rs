@@ -1,1 +1,105 @@
-fn main() {}
+//! The `sluice` command: `serve` (the default) and `check-config`.
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
+
+use sluice::config::{Config, ProcessEnv};
+
+const USAGE: &str = "usage: sluice [serve] [--config PATH] [--listen ADDR]
+       sluice check-config [--config PATH]
+
+Without --config, ./config.toml is read, or the embedded defaults when it is absent.
+Log level from RUST_LOG (default: info).";
+
+struct Args {
+    command: String,
+    config: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        command: "serve".into(),
+        config: None,
+        listen: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "serve" | "check-config" => args.command = a,
+            "--config" => args.config = Some(it.next().ok_or("--config needs a path")?.into()),
+            "--listen" => {
+                let v = it.next().ok_or("--listen needs an address")?;
+                args.listen = Some(v.parse().map_err(|_| {
+                    format!("--listen {v:?} is not an address like 127.0.0.1:8080")
+                })?);
+            }
+            "-h" | "--help" | "help" => args.command = "help".into(),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(args)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .init();
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("sluice: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.command == "help" {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let mut config = match Config::load(args.config.as_deref(), &ProcessEnv) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sluice: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.command == "check-config" {
+        println!(
+            "config ok: {} providers, {} models, {} routes",
+            config.providers.len(),
+            config.models.len(),
+            config.routes.len()
+        );
+        for p in config.providers.values() {
+            if let Some(r) = &p.disabled_reason {
+                println!("  provider {} disabled: {r}", p.name);
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    init_logging();
+    let config = config.shared();
+    let result = actix_web::rt::System::new().block_on(async move {
+        let listener = std::net::TcpListener::bind(config.server.listen)
+            .map_err(|e| format!("cannot bind {}: {e}", config.server.listen))?;
+        let (server, addr) = sluice::server::start(config, listener).map_err(|e| e.to_string())?;
+        println!("sluice listening on http://{addr}");
+        server.await.map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sluice: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

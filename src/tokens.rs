@@ -13,7 +13,16 @@ const REPLY_PRIMING: u64 = 3;
 
 fn bpe_for(model: &str) -> &'static CoreBPE {
     let m = model.to_ascii_lowercase();
-    let o200k = ["gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o"];
+    let o200k = [
+        "gpt-4o",
+        "gpt-4.1",
+        "gpt-4.5",
+        "gpt-5",
+        "o1",
+        "o3",
+        "o4",
+        "chatgpt-4o",
+    ];
     if o200k.iter().any(|p| m.starts_with(p)) {
         o200k_base_singleton()
     } else {

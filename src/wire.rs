@@ -186,7 +186,10 @@ impl ChatRequest {
 
     fn validate(&self) -> Result<(), GatewayError> {
         if self.model.trim().is_empty() {
-            return Err(GatewayError::invalid("`model` must not be empty", Some("model")));
+            return Err(GatewayError::invalid(
+                "`model` must not be empty",
+                Some("model"),
+            ));
         }
         if self.messages.is_empty() {
             return Err(GatewayError::invalid(
@@ -371,8 +374,14 @@ mod tests {
             (br#"{"messages":[]}"#, "missing field `model`"),
             (br#"{"model":"m","messages":[]}"#, "at least one message"),
             (br#"{"model":5,"messages":[]}"#, "invalid type"),
-            (br#"{"model":"m","messages":[{"role":"wizard","content":"x"}]}"#, "unknown variant"),
-            (br#"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3}"#, "temperature"),
+            (
+                br#"{"model":"m","messages":[{"role":"wizard","content":"x"}]}"#,
+                "unknown variant",
+            ),
+            (
+                br#"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3}"#,
+                "temperature",
+            ),
         ];
         for (body, needle) in cases {
             let err = ChatRequest::parse(body).unwrap_err().to_string();
@@ -382,9 +391,10 @@ mod tests {
 
     #[test]
     fn content_parts_are_mapped() {
-        let mut c: Content =
-            serde_json::from_str(r#"[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"x"}}]"#)
-                .unwrap();
+        let mut c: Content = serde_json::from_str(
+            r#"[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"x"}}]"#,
+        )
+        .unwrap();
         c.map_text(|t| Some(format!("{t}!")));
         assert_eq!(c.text(), "a!");
     }

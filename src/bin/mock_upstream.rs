@@ -66,6 +66,8 @@ const REPLY_TOKENS: u64 = 9;
 const PROMPT_TOKENS: u64 = 9;
 /// At most this many model names get a cached pre-serialized response.
 const CACHE_CAP: usize = 64;
+/// How long an idle keep-alive connection stays open.
+const KEEP_ALIVE: Duration = Duration::from_secs(120);
 /// Largest request body accepted.
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
@@ -315,6 +317,12 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> io::Result<Option<Args>
             }
             _ => (arg, None),
         };
+        if !matches!(
+            flag.as_str(),
+            "--listen" | "--chunks" | "--chunk-delay-ms" | "--workers"
+        ) {
+            return Err(invalid(format!("unknown argument: {flag}")));
+        }
         let value = match inline {
             Some(value) => value,
             None => argv
@@ -325,8 +333,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> io::Result<Option<Args>
             "--listen" => args.listen = value,
             "--chunks" => args.chunks = parse_number(&flag, &value)?,
             "--chunk-delay-ms" => args.chunk_delay_ms = parse_number(&flag, &value)?,
-            "--workers" => args.workers = parse_number(&flag, &value)?,
-            other => return Err(invalid(format!("unknown argument: {other}"))),
+            _ => args.workers = parse_number(&flag, &value)?,
         }
     }
     if args.workers == 0 {
@@ -335,12 +342,28 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> io::Result<Option<Args>
     Ok(Some(args))
 }
 
-#[actix_web::main]
-async fn main() -> io::Result<()> {
-    let Some(args) = parse_args(std::env::args().skip(1))? else {
-        println!("usage: {USAGE}");
-        return Ok(());
+fn main() -> std::process::ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("usage: {USAGE}");
+            return std::process::ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            eprintln!("mock_upstream: {err}");
+            return std::process::ExitCode::from(2);
+        }
     };
+    match actix_web::rt::System::new().block_on(serve(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("mock_upstream: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: Args) -> io::Result<()> {
     let created = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -361,6 +384,9 @@ async fn main() -> io::Result<()> {
             .route("/health", web::get().to(health))
     })
     .workers(args.workers)
+    // Longer than any client pool's idle timeout (reqwest: 90 s), so a pooled
+    // connection is never closed under a client that is about to reuse it.
+    .keep_alive(KEEP_ALIVE)
     .backlog(4096)
     .disable_signals()
     .bind(args.listen.as_str())?;

@@ -19,6 +19,7 @@ const DEFAULT_MAX_TOKENS: u32 = 4096;
 pub fn request_body(
     req: &UpstreamRequest,
     upstream_model: &str,
+    cap: u32,
     stream: bool,
 ) -> Result<Vec<u8>, ProviderError> {
     let mut system = Vec::new();
@@ -50,7 +51,7 @@ pub fn request_body(
         .collect();
     let mut body = json!({
         "model": upstream_model,
-        "max_tokens": req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+        "max_tokens": req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS).min(cap),
         "messages": messages,
     });
     let obj = body
@@ -217,7 +218,8 @@ mod tests {
             extra: Map::new(),
             request_id: "r".into(),
         };
-        let v: Value = serde_json::from_slice(&request_body(&req, "claude-x", true).unwrap()).unwrap();
+        let v: Value =
+            serde_json::from_slice(&request_body(&req, "claude-x", 8192, true).unwrap()).unwrap();
         assert_eq!(v["system"], "be brief");
         assert_eq!(v["messages"].as_array().unwrap().len(), 2);
         assert_eq!(v["messages"][0]["content"], "a\n\nb");
@@ -229,7 +231,10 @@ mod tests {
     #[test]
     fn stream_events_yield_text_usage_and_errors() {
         let mut st = StreamDecoder::new(ProviderKind::Anthropic);
-        let ev = |e: &str, d: &str| SseEvent { event: Some(e.into()), data: d.into() };
+        let ev = |e: &str, d: &str| SseEvent {
+            event: Some(e.into()),
+            data: d.into(),
+        };
         decode_event(&mut st, &ev("message_start", r#"{"type":"message_start","message":{"usage":{"input_tokens":12,"output_tokens":1}}}"#)).unwrap();
         let d = decode_event(&mut st, &ev("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#)).unwrap();
         assert_eq!(d, vec!["Hi".to_string()]);
@@ -238,7 +243,14 @@ mod tests {
         let end = st.finish().unwrap();
         assert_eq!(end.finish_reason, "length");
         assert_eq!(end.usage.unwrap(), Usage::new(12, 7));
-        let err = decode_event(&mut st, &ev("error", r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#)).unwrap_err();
+        let err = decode_event(
+            &mut st,
+            &ev(
+                "error",
+                r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+            ),
+        )
+        .unwrap_err();
         assert!(err.is_retryable());
     }
 }

@@ -23,6 +23,7 @@ const ECHO_CHARS: usize = 160;
 pub struct Simulator {
     settings: MockSettings,
     model: String,
+    cap: u32,
     rng: Mutex<StdRng>,
 }
 
@@ -35,11 +36,12 @@ enum Fate {
 
 impl Simulator {
     /// A simulator for `model`, seeded from config or at random.
-    pub fn new(settings: MockSettings, model: &str) -> Self {
+    pub fn new(settings: MockSettings, model: &str, cap: u32) -> Self {
         let seed = settings.seed.unwrap_or_else(rand::random);
         Simulator {
             settings,
             model: model.to_string(),
+            cap,
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
         }
     }
@@ -73,7 +75,7 @@ impl Simulator {
              Your message was: \"{}\". Set OPENAI_API_KEY or ANTHROPIC_API_KEY to reach a real model.",
             self.model, echo
         );
-        if let Some(max) = req.max_tokens {
+        if let Some(max) = req.max_tokens.map(|m| m.min(self.cap)) {
             let words: Vec<&str> = text.split(' ').collect();
             if words.len() > max as usize {
                 text = words[..max as usize].join(" ");
@@ -89,8 +91,8 @@ impl Simulator {
         )
     }
 
-    fn finish_reason(req: &UpstreamRequest, text_words: usize) -> String {
-        match req.max_tokens {
+    fn finish_reason(&self, req: &UpstreamRequest, text_words: usize) -> String {
+        match req.max_tokens.map(|m| m.min(self.cap)) {
             Some(m) if text_words >= m as usize => "length".into(),
             _ => "stop".into(),
         }
@@ -100,7 +102,10 @@ impl Simulator {
     /// must surface as an error and answer by restarting the provider actor.
     #[allow(clippy::panic)]
     fn crash(&self) -> ! {
-        panic!("mock provider {} simulated a crash (crash_rate)", self.model)
+        panic!(
+            "mock provider {} simulated a crash (crash_rate)",
+            self.model
+        )
     }
 
     /// A whole answer after the simulated generation time.
@@ -119,7 +124,7 @@ impl Simulator {
         tokio::time::sleep(self.settings.latency + generation).await;
         Ok(Completion {
             usage: Some(self.usage(req, &text)),
-            finish_reason: Self::finish_reason(req, words),
+            finish_reason: self.finish_reason(req, words),
             text,
         })
     }
@@ -159,7 +164,7 @@ impl Simulator {
             }
         }
         Ok(StreamEnd {
-            finish_reason: Self::finish_reason(req, words.len()),
+            finish_reason: self.finish_reason(req, words.len()),
             usage: Some(self.usage(req, &text)),
             cancelled: false,
         })

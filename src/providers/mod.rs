@@ -85,6 +85,8 @@ pub struct Upstream {
     api_key: Option<Secret>,
     /// Timeouts of this model.
     pub timeouts: Timeouts,
+    /// Output token cap of this model.
+    pub max_output_tokens: u32,
     client: reqwest::Client,
     mock: Option<mock::Simulator>,
 }
@@ -117,11 +119,12 @@ impl Upstream {
             base_url: provider.base_url.clone(),
             api_key: provider.api_key.clone(),
             timeouts: model.timeouts.clone(),
+            max_output_tokens: model.max_output_tokens,
             client,
             mock: provider
                 .mock
                 .as_ref()
-                .map(|s| mock::Simulator::new(s.clone(), &model.name)),
+                .map(|s| mock::Simulator::new(s.clone(), &model.name, model.max_output_tokens)),
         })
     }
 
@@ -164,17 +167,29 @@ impl Upstream {
         match self.kind {
             ProviderKind::Mock => match &self.mock {
                 Some(sim) => sim.complete(req).await,
-                None => Err(ProviderError::Protocol("mock provider without settings".into())),
+                None => Err(ProviderError::Protocol(
+                    "mock provider without settings".into(),
+                )),
             },
             ProviderKind::OpenAi => {
-                let body = openai::request_body(req, &self.upstream_model, false)?;
-                let resp = self.send(self.post("/chat/completions", body, &req.request_id)).await?;
+                let body =
+                    openai::request_body(req, &self.upstream_model, self.max_output_tokens, false)?;
+                let resp = self
+                    .send(self.post("/chat/completions", body, &req.request_id))
+                    .await?;
                 let bytes = resp.bytes().await.map_err(from_reqwest)?;
                 openai::parse_completion(&bytes)
             }
             ProviderKind::Anthropic => {
-                let body = anthropic::request_body(req, &self.upstream_model, false)?;
-                let resp = self.send(self.post("/messages", body, &req.request_id)).await?;
+                let body = anthropic::request_body(
+                    req,
+                    &self.upstream_model,
+                    self.max_output_tokens,
+                    false,
+                )?;
+                let resp = self
+                    .send(self.post("/messages", body, &req.request_id))
+                    .await?;
                 let bytes = resp.bytes().await.map_err(from_reqwest)?;
                 anthropic::parse_completion(&bytes)
             }
@@ -192,16 +207,18 @@ impl Upstream {
             ProviderKind::Mock => {
                 return match &self.mock {
                     Some(sim) => sim.stream(req, tx).await,
-                    None => Err(ProviderError::Protocol("mock provider without settings".into())),
+                    None => Err(ProviderError::Protocol(
+                        "mock provider without settings".into(),
+                    )),
                 };
             }
             ProviderKind::OpenAi => (
                 "/chat/completions",
-                openai::request_body(req, &self.upstream_model, true)?,
+                openai::request_body(req, &self.upstream_model, self.max_output_tokens, true)?,
             ),
             ProviderKind::Anthropic => (
                 "/messages",
-                anthropic::request_body(req, &self.upstream_model, true)?,
+                anthropic::request_body(req, &self.upstream_model, self.max_output_tokens, true)?,
             ),
         };
         let rb = self.post(path, body, &req.request_id);

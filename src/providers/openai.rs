@@ -10,6 +10,7 @@ use crate::{error::ProviderError, wire::Usage};
 pub fn request_body(
     req: &UpstreamRequest,
     upstream_model: &str,
+    cap: u32,
     stream: bool,
 ) -> Result<Vec<u8>, ProviderError> {
     let mut body: Map<String, Value> = req.extra.clone();
@@ -18,7 +19,7 @@ pub fn request_body(
         "messages".into(),
         serde_json::to_value(&req.messages).map_err(|e| ProviderError::Protocol(e.to_string()))?,
     );
-    if let Some(n) = req.max_tokens {
+    if let Some(n) = req.max_tokens.map(|n| n.min(cap)) {
         let field = if req.uses_max_completion_tokens {
             "max_completion_tokens"
         } else {
@@ -164,7 +165,8 @@ mod tests {
 
     #[test]
     fn body_carries_passthrough_and_usage_request() {
-        let body: Value = serde_json::from_slice(&request_body(&req(), "gpt-x", true).unwrap()).unwrap();
+        let body: Value =
+            serde_json::from_slice(&request_body(&req(), "gpt-x", 4096, true).unwrap()).unwrap();
         assert_eq!(body["model"], "gpt-x");
         assert_eq!(body["seed"], 3);
         assert_eq!(body["max_tokens"], 10);
@@ -175,12 +177,23 @@ mod tests {
     #[test]
     fn stream_decoding_collects_text_reason_and_usage() {
         let mut st = StreamDecoder::new(ProviderKind::OpenAi);
-        let ev = |d: &str| SseEvent { event: None, data: d.into() };
+        let ev = |d: &str| SseEvent {
+            event: None,
+            data: d.into(),
+        };
         let d1 = decode_event(&mut st, &ev(r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#)).unwrap();
         assert!(d1.is_empty());
-        let d2 = decode_event(&mut st, &ev(r#"{"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#)).unwrap();
+        let d2 = decode_event(
+            &mut st,
+            &ev(r#"{"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#),
+        )
+        .unwrap();
         assert_eq!(d2, vec!["Hel".to_string()]);
-        decode_event(&mut st, &ev(r#"{"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}"#)).unwrap();
+        decode_event(
+            &mut st,
+            &ev(r#"{"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}"#),
+        )
+        .unwrap();
         decode_event(&mut st, &ev(r#"{"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":2,"total_tokens":6}}"#)).unwrap();
         decode_event(&mut st, &ev("[DONE]")).unwrap();
         let end = st.finish().unwrap();
@@ -191,7 +204,10 @@ mod tests {
     #[test]
     fn error_inside_stream_is_reported() {
         let mut st = StreamDecoder::new(ProviderKind::OpenAi);
-        let ev = SseEvent { event: None, data: r#"{"error":{"message":"boom","type":"server_error"}}"#.into() };
+        let ev = SseEvent {
+            event: None,
+            data: r#"{"error":{"message":"boom","type":"server_error"}}"#.into(),
+        };
         let err = decode_event(&mut st, &ev).unwrap_err();
         assert!(err.is_retryable());
     }

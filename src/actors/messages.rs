@@ -1,0 +1,253 @@
+//! Every typed message exchanged between the HTTP layer and the actors.
+
+use std::{sync::Arc, time::SystemTime};
+
+use actix::prelude::*;
+use serde::Serialize;
+
+use super::{
+    cache::CacheStatsReport, cost::CostSummary, eval::EvalSummary, provider::ProviderActor,
+    stats::ActorSnapshot,
+};
+use crate::{
+    config::RetryPolicy,
+    error::{GatewayError, ProviderError},
+    providers::Upstream,
+    wire::{ChatMessage, Usage},
+};
+
+// === Supervisor ===
+
+/// A model of a chain, with what a request needs to call and price it.
+#[derive(Clone)]
+pub struct ProviderHandle {
+    /// Public model name.
+    pub model: Arc<str>,
+    /// Provider name serving it.
+    pub provider: Arc<str>,
+    /// The model's actor.
+    pub addr: Addr<ProviderActor>,
+    /// USD per million input tokens.
+    pub input_per_mtok: f64,
+    /// USD per million output tokens.
+    pub output_per_mtok: f64,
+    /// Output cap of the model.
+    pub max_output_tokens: u32,
+}
+
+/// Resolves a `model` field (a model or a route name) to its fallback chain.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<ProviderHandle>, GatewayError>")]
+pub struct ResolveRoute {
+    /// Model or route name as the client sent it.
+    pub model: String,
+    /// Put this model first when given (a template's preferred model).
+    pub prefer: Option<String>,
+}
+
+/// Reported by a restarted child.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ChildRestarted {
+    /// The child's name.
+    pub name: String,
+    /// Why it stopped.
+    pub reason: String,
+}
+
+/// Snapshots of every supervised actor.
+#[derive(Message)]
+#[rtype(result = "Vec<ActorSnapshot>")]
+pub struct ListActors;
+
+/// Asks the Supervisor to restart one provider actor.
+#[derive(Message)]
+#[rtype(result = "Result<(), GatewayError>")]
+pub struct RestartProvider {
+    /// Model name of the provider actor.
+    pub model: String,
+    /// Recorded as the restart reason.
+    pub reason: String,
+}
+
+// === ProviderActor ===
+
+/// Permission to call an upstream: its pool and policy, lent to the request's own task.
+pub struct Lease {
+    /// The upstream to call.
+    pub upstream: Arc<Upstream>,
+    /// Retry policy of the model.
+    pub retry: RetryPolicy,
+    /// The actor's generation, so reports from before a restart are ignored.
+    pub generation: u64,
+    /// Keeps the call counted as in flight until dropped.
+    pub in_flight: super::stats::InFlight,
+}
+
+/// Asks a provider for a lease; refused while the circuit is open or the model is disabled.
+#[derive(Message)]
+#[rtype(result = "Result<Lease, ProviderError>")]
+pub struct Acquire;
+
+/// The outcome of one upstream attempt, for the circuit breaker.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReportOutcome {
+    /// Generation of the lease used.
+    pub generation: u64,
+    /// `None` on success.
+    pub error: Option<ProviderError>,
+    /// Whether a retry follows this failure.
+    pub retrying: bool,
+}
+
+/// The task running an upstream call panicked or its pool broke: the actor stops and the
+/// Supervisor restarts it with a fresh pool.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ProviderFailed {
+    /// Generation of the lease used; `None` restarts whatever generation runs (admin request).
+    pub generation: Option<u64>,
+    /// What happened.
+    pub reason: String,
+}
+
+// === GuardrailActor ===
+
+/// Checks and redacts the input before any upstream sees it.
+#[derive(Message)]
+#[rtype(result = "Result<InputVerdict, GatewayError>")]
+pub struct CheckInput {
+    /// The conversation; returned redacted.
+    pub messages: Vec<ChatMessage>,
+}
+
+/// A passed input check.
+#[derive(Debug)]
+pub struct InputVerdict {
+    /// Messages with PII replaced by placeholders.
+    pub messages: Vec<ChatMessage>,
+    /// Kinds of PII found (`email`, `ssn` ...), without duplicates.
+    pub pii_detected: Vec<&'static str>,
+}
+
+/// Checks a whole answer.
+#[derive(Message)]
+#[rtype(result = "OutputVerdict")]
+pub struct CheckOutput {
+    /// The answer text.
+    pub text: String,
+}
+
+/// The outcome of an output check.
+#[derive(Debug, Clone)]
+pub struct OutputVerdict {
+    /// Whether the text may be shown.
+    pub passed: bool,
+    /// The rule that matched, when not.
+    pub reason: Option<String>,
+}
+
+// === CacheActor ===
+
+/// A cached answer.
+#[derive(Debug, Clone)]
+pub struct CachedAnswer {
+    /// Answer text.
+    pub text: String,
+    /// Model that produced it.
+    pub model: String,
+    /// Its finish reason.
+    pub finish_reason: String,
+    /// Usage of the original call.
+    pub usage: Usage,
+    /// When it was stored.
+    pub stored_at: SystemTime,
+    /// Served past its TTL (the last resort of the fallback chain).
+    pub stale: bool,
+}
+
+/// Looks an exact request key up.
+#[derive(Message)]
+#[rtype(result = "Option<CachedAnswer>")]
+pub struct CacheLookup {
+    /// Normalised request key.
+    pub key: String,
+    /// Accept an expired entry (fallback of last resort).
+    pub allow_stale: bool,
+}
+
+/// Stores an answer.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CacheStore {
+    /// Normalised request key.
+    pub key: String,
+    /// The answer.
+    pub answer: CachedAnswer,
+}
+
+/// Cache statistics.
+#[derive(Message)]
+#[rtype(result = "CacheStatsReport")]
+pub struct GetCacheStats;
+
+// === CostActor ===
+
+/// One finished request's usage and cost.
+#[derive(Message, Debug, Clone, Serialize)]
+#[rtype(result = "()")]
+pub struct RecordUsage {
+    /// Request id.
+    pub request_id: String,
+    /// End-user id.
+    pub user: String,
+    /// Model charged (`cache` for hits).
+    pub model: String,
+    /// Tokens used.
+    pub usage: Usage,
+    /// USD.
+    pub cost_usd: f64,
+    /// Counted by our tokenizer rather than reported by the provider.
+    pub estimated: bool,
+    /// Served from cache.
+    pub cache_hit: bool,
+}
+
+/// The cost summary.
+#[derive(Message)]
+#[rtype(result = "CostSummary")]
+pub struct GetCosts;
+
+// === EvalActor ===
+
+/// One request's quality record.
+#[derive(Message, Debug, Clone, Serialize, utoipa::ToSchema)]
+#[rtype(result = "()")]
+pub struct RecordEval {
+    /// Request id.
+    pub request_id: String,
+    /// Prompt template (`none` for raw chat completions).
+    pub template: String,
+    /// Template version.
+    pub version: String,
+    /// Model that answered (`cache`, `none`).
+    pub model: String,
+    /// Total latency.
+    pub latency_ms: f64,
+    /// Time to first token (streams).
+    pub ttft_ms: Option<f64>,
+    /// Characters of output.
+    pub output_chars: usize,
+    /// Error, if the request failed.
+    pub error: Option<String>,
+    /// Served from cache.
+    pub cache_hit: bool,
+    /// Output guardrail verdict.
+    pub guardrail_output_pass: bool,
+}
+
+/// The evaluation summary.
+#[derive(Message)]
+#[rtype(result = "EvalSummary")]
+pub struct GetEvalSummary;

@@ -1,0 +1,18 @@
+//! The actors and their messages.
+//!
+//! - [`supervisor::Supervisor`]: starts and restarts the others, resolves routes.
+//! - [`provider::ProviderActor`]: one per model; pool, retry policy, circuit breaker.
+//! - [`guardrail::GuardrailActor`]: input and output checks on a sync pool.
+//! - [`cache::CacheActor`]: exact-match response cache.
+//! - [`cost::CostActor`]: token and cost accounting.
+//! - [`eval::EvalActor`]: per-request quality records.
+//! - [`messages`]: every message type; [`stats`]: counters shared with the Supervisor.
+
+pub mod cache;
+pub mod cost;
+pub mod eval;
+pub mod guardrail;
+pub mod messages;
+pub mod provider;
+pub mod stats;
+pub mod supervisor;

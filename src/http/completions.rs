@@ -1,0 +1,199 @@
+//! `POST /v1/chat/completions` (OpenAI-compatible, streaming and not) and `GET /v1/models`.
+
+use std::convert::Infallible;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web_lab::sse::{self, Sse};
+use futures_util::{StreamExt, stream};
+use serde_json::json;
+
+use super::{AppState, answer_headers, cache_policy, read_body, request_id, stream_response};
+use crate::{
+    error::GatewayError,
+    pipeline::{Origin, RelayEvent, StreamRelay},
+    wire::{
+        AssistantMessage, ChatCompletion, ChatRequest, Choice, Chunk, ChunkChoice, Delta, Role,
+        unix_now,
+    },
+};
+
+/// Creates a chat completion through the fallback chain of `model`.
+#[utoipa::path(
+    post,
+    path = "/v1/chat/completions",
+    tag = "chat",
+    request_body = ChatRequest,
+    responses(
+        (status = 200, description = "The completion (JSON), or with `stream: true` OpenAI chat.completion.chunk events ending `data: [DONE]`", body = ChatCompletion),
+        (status = 400, description = "Malformed request, unknown model, blocked input"),
+        (status = 413, description = "Body over the size limit"),
+        (status = 503, description = "Every model of the chain failed and nothing is cached"),
+    )
+)]
+pub async fn chat_completions(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, GatewayError> {
+    let gw = &state.gateway;
+    let body = read_body(&req, payload, gw.config.server.max_body_bytes).await?;
+    let chat = ChatRequest::parse(&body)?;
+    let stream = chat.stream;
+    let include_usage = chat
+        .stream_options
+        .as_ref()
+        .is_some_and(|o| o.include_usage);
+    let origin = Origin {
+        template: "none".into(),
+        version: "none".into(),
+    };
+    let prepared = gw
+        .prepare(chat, request_id(&req), origin, None, cache_policy(&req))
+        .await?;
+    if !stream {
+        let answer = gw.complete(&prepared).await?;
+        let body = ChatCompletion {
+            id: format!("chatcmpl-{}", answer.request_id),
+            object: "chat.completion".into(),
+            created: unix_now(),
+            model: answer.model.clone(),
+            choices: vec![Choice {
+                index: 0,
+                message: AssistantMessage {
+                    role: Role::Assistant,
+                    content: answer.text.clone(),
+                },
+                finish_reason: answer.finish_reason.clone(),
+                logprobs: None,
+            }],
+            usage: answer.usage,
+        };
+        let mut b = HttpResponse::Ok();
+        answer_headers(&mut b, &answer);
+        return Ok(b.json(body));
+    }
+    let cache = prepared.cache.as_str();
+    let relay = StreamRelay::new(gw.clone(), prepared);
+    let id = relay.request_id().to_string();
+    let mut encoder = ChunkEncoder {
+        id: format!("chatcmpl-{id}"),
+        created: unix_now(),
+        role_sent: false,
+        include_usage,
+    };
+    let events = relay
+        .into_stream()
+        .flat_map(move |ev| stream::iter(encoder.encode(ev)))
+        .map(Ok::<_, Infallible>);
+    let sse = Sse::from_stream(events).with_keep_alive(gw.config.server.keep_alive);
+    Ok(stream_response(sse, &req, &id, cache))
+}
+
+/// Turns relay events into OpenAI `chat.completion.chunk` events.
+struct ChunkEncoder {
+    id: String,
+    created: u64,
+    role_sent: bool,
+    include_usage: bool,
+}
+
+impl ChunkEncoder {
+    fn chunk(&self, model: &str, delta: Delta, finish: Option<String>) -> String {
+        let c = Chunk {
+            id: &self.id,
+            object: "chat.completion.chunk",
+            created: self.created,
+            model,
+            choices: vec![ChunkChoice {
+                index: 0,
+                delta,
+                finish_reason: finish,
+                logprobs: None,
+            }],
+            usage: None,
+            sluice: None,
+        };
+        serde_json::to_string(&c).unwrap_or_default()
+    }
+
+    fn role(&mut self, model: &str, out: &mut Vec<sse::Event>) {
+        if !self.role_sent {
+            self.role_sent = true;
+            let delta = Delta {
+                role: Some(Role::Assistant),
+                content: Some(String::new()),
+            };
+            out.push(sse::Data::new(self.chunk(model, delta, None)).into());
+        }
+    }
+
+    fn encode(&mut self, ev: RelayEvent) -> Vec<sse::Event> {
+        let mut out = Vec::with_capacity(2);
+        match ev {
+            RelayEvent::Delta { model, text } => {
+                self.role(&model, &mut out);
+                let delta = Delta {
+                    role: None,
+                    content: Some(text),
+                };
+                out.push(sse::Data::new(self.chunk(&model, delta, None)).into());
+            }
+            RelayEvent::Done(answer) => {
+                self.role(&answer.model, &mut out);
+                let facts = answer.facts();
+                let last_has_usage = self.include_usage;
+                let finish = Chunk {
+                    id: &self.id,
+                    object: "chat.completion.chunk",
+                    created: self.created,
+                    model: &answer.model,
+                    choices: vec![ChunkChoice {
+                        index: 0,
+                        delta: Delta::default(),
+                        finish_reason: Some(answer.finish_reason.clone()),
+                        logprobs: None,
+                    }],
+                    usage: None,
+                    sluice: (!last_has_usage).then(|| facts.clone()),
+                };
+                out.push(sse::Data::new(serde_json::to_string(&finish).unwrap_or_default()).into());
+                if last_has_usage {
+                    let usage = Chunk {
+                        id: &self.id,
+                        object: "chat.completion.chunk",
+                        created: self.created,
+                        model: &answer.model,
+                        choices: Vec::new(),
+                        usage: Some(answer.usage),
+                        sluice: Some(facts),
+                    };
+                    out.push(
+                        sse::Data::new(serde_json::to_string(&usage).unwrap_or_default()).into(),
+                    );
+                }
+                out.push(sse::Data::new("[DONE]").into());
+            }
+            RelayEvent::Failed(err) => {
+                out.push(sse::Data::new(err.to_json()).into());
+            }
+        }
+        out
+    }
+}
+
+/// Lists the models and routes the gateway serves.
+#[utoipa::path(get, path = "/v1/models", tag = "chat", responses((status = 200, description = "OpenAI model list")))]
+pub async fn list_models(state: web::Data<AppState>) -> HttpResponse {
+    let cfg = &state.gateway.config;
+    let created = unix_now();
+    let models = cfg.models.values().map(|m| {
+        json!({"id": m.name, "object": "model", "created": created, "owned_by": m.provider,
+               "sluice": {"kind": "model", "available": m.disabled_reason.is_none(), "standing_in_for": m.standing_in_for}})
+    });
+    let routes = cfg.routes.iter().map(|(name, chain)| {
+        json!({"id": name, "object": "model", "created": created, "owned_by": "sluice",
+               "sluice": {"kind": "route", "fallback": chain}})
+    });
+    HttpResponse::Ok()
+        .json(json!({"object": "list", "data": models.chain(routes).collect::<Vec<_>>()}))
+}

@@ -1,0 +1,200 @@
+//! HTTP handlers: extract, hand to the pipeline or an actor, map errors. No business logic.
+//!
+//! - [`completions`]: `POST /v1/chat/completions` (OpenAI-compatible) and `GET /v1/models`.
+//! - [`seed_chat`]: `POST /v1/chat`, the template-driven API.
+//! - [`health`]: liveness and readiness.
+//! - [`admin`]: actor stats, restarts, costs, cache and eval summaries.
+//! - [`docs`]: the OpenAPI spec and the vendored Swagger UI.
+
+pub mod admin;
+pub mod completions;
+pub mod docs;
+pub mod health;
+pub mod seed_chat;
+
+use actix_web::{
+    HttpRequest, HttpResponse, HttpResponseBuilder, Responder,
+    http::header::{self, HeaderName, HeaderValue},
+    web,
+};
+use futures_util::StreamExt;
+
+use crate::{
+    error::GatewayError,
+    pipeline::{Answer, CachePolicy, Gateway, new_request_id},
+    templates::Templates,
+};
+
+/// Everything the handlers share.
+pub struct AppState {
+    /// The request flow.
+    pub gateway: Gateway,
+    /// Prompt templates.
+    pub templates: Templates,
+}
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource(
+        "/v1/chat/completions",
+        web::post().to(completions::chat_completions),
+    ))
+    .service(resource(
+        "/v1/models",
+        web::get().to(completions::list_models),
+    ))
+    .service(resource("/v1/chat", web::post().to(seed_chat::chat)))
+    .service(resource("/health", web::get().to(health::live)))
+    .service(resource("/health/ready", web::get().to(health::ready)))
+    .service(resource("/admin/actors", web::get().to(admin::actors)))
+    .service(resource(
+        "/admin/actors/{model}/restart",
+        web::post().to(admin::restart_provider),
+    ))
+    .service(resource("/admin/eval", web::get().to(admin::eval)))
+    .service(resource("/v1/costs", web::get().to(admin::costs)))
+    .service(resource(
+        "/v1/cache/stats",
+        web::get().to(admin::cache_stats),
+    ))
+    .service(docs::service());
+}
+
+fn resource(path: &str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(route)
+        .default_service(web::to(method_not_allowed))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .content_type("application/json")
+        .body(
+            GatewayError::invalid(
+                format!("Method {} is not allowed on {}", req.method(), req.path()),
+                None,
+            )
+            .to_json(),
+        )
+}
+
+/// The JSON 404 for unknown paths.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, GatewayError> {
+    Err(GatewayError::NotFound(format!(
+        "{} {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+/// Reads the body up to `limit` bytes; larger bodies are refused with 413 before being read whole.
+pub async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, GatewayError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(GatewayError::PayloadTooLarge(limit));
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(1024).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|e| GatewayError::invalid(format!("Cannot read request body: {e}"), None))?;
+        if body.len() + chunk.len() > limit {
+            return Err(GatewayError::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The client's `x-request-id` when it is sane, else a new one.
+pub fn request_id(req: &HttpRequest) -> String {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(new_request_id)
+}
+
+/// `Cache-Control: no-store` bypasses the cache; `no-cache` refreshes it.
+pub fn cache_policy(req: &HttpRequest) -> CachePolicy {
+    let cc = req
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if cc.contains("no-store") {
+        CachePolicy::Bypass
+    } else if cc.contains("no-cache") {
+        CachePolicy::Refresh
+    } else {
+        CachePolicy::Normal
+    }
+}
+
+fn header_value(v: &str) -> HeaderValue {
+    HeaderValue::from_str(v).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// Sets the gateway's response headers for a finished answer.
+pub fn answer_headers(b: &mut HttpResponseBuilder, a: &Answer) {
+    b.insert_header((
+        HeaderName::from_static("x-request-id"),
+        header_value(&a.request_id),
+    ))
+    .insert_header((
+        HeaderName::from_static("x-sluice-model"),
+        header_value(&a.model),
+    ))
+    .insert_header((
+        HeaderName::from_static("x-sluice-cache"),
+        header_value(a.cache.as_str()),
+    ))
+    .insert_header((
+        HeaderName::from_static("x-sluice-cost-usd"),
+        header_value(&format!("{:.8}", a.cost_usd)),
+    ))
+    .insert_header((
+        HeaderName::from_static("x-sluice-guardrail-output"),
+        HeaderValue::from_static(if a.guardrail_output_pass {
+            "pass"
+        } else {
+            "fail"
+        }),
+    ));
+    if let Some(p) = &a.provider {
+        b.insert_header((
+            HeaderName::from_static("x-sluice-provider"),
+            header_value(p),
+        ));
+    }
+    if !a.pii_detected.is_empty() {
+        b.insert_header((
+            HeaderName::from_static("x-sluice-pii"),
+            header_value(&a.pii_detected.join(",")),
+        ));
+    }
+}
+
+/// The SSE response, with the request id and cache status; other facts travel in-band.
+pub fn stream_response<R: Responder + 'static>(
+    sse: R,
+    req: &HttpRequest,
+    request_id: &str,
+    cache: &str,
+) -> HttpResponse {
+    sse.customize()
+        .insert_header(("x-request-id", request_id.to_string()))
+        .insert_header(("x-sluice-cache", cache.to_string()))
+        .insert_header(("x-accel-buffering", "no"))
+        .respond_to(req)
+        .map_into_boxed_body()
+}

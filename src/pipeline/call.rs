@@ -1,0 +1,135 @@
+//! One model's non-streaming call with retries, and the task wrapper that turns panics into errors.
+
+use std::future::Future;
+
+use tokio::task::JoinHandle;
+
+use crate::{
+    actors::messages::{Acquire, Lease, ProviderFailed, ProviderHandle, ReportOutcome},
+    backoff,
+    error::ProviderError,
+    providers::{Completion, UpstreamRequest},
+};
+
+/// A spawned task that is aborted when its handle is dropped (the client went away).
+pub struct AbortOnDrop<T>(pub JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> AbortOnDrop<T> {
+    /// Waits for the task; a panic or abort becomes [`ProviderError::Crashed`].
+    pub async fn join(&mut self) -> Result<T, ProviderError> {
+        (&mut self.0).await.map_err(|e| {
+            if e.is_panic() {
+                let msg = e.into_panic();
+                let text = msg
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| msg.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".into());
+                ProviderError::Crashed(format!("upstream task panicked: {text}"))
+            } else {
+                ProviderError::Crashed("upstream task was cancelled".into())
+            }
+        })
+    }
+}
+
+/// Runs `fut` on the runtime as its own task.
+pub fn spawn_guarded<F>(fut: F) -> AbortOnDrop<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    AbortOnDrop(tokio::spawn(fut))
+}
+
+/// Asks the provider actor for a lease.
+pub async fn acquire(handle: &ProviderHandle) -> Result<Lease, ProviderError> {
+    handle
+        .addr
+        .send(Acquire)
+        .await
+        .map_err(|_| ProviderError::Unavailable)?
+}
+
+/// Tells the actor how an attempt went; a crash also stops it for a restart.
+pub fn report(
+    handle: &ProviderHandle,
+    lease: &Lease,
+    error: Option<&ProviderError>,
+    retrying: bool,
+) {
+    if let Some(ProviderError::Crashed(reason)) = error {
+        handle.addr.do_send(ProviderFailed {
+            generation: Some(lease.generation),
+            reason: reason.clone(),
+        });
+    }
+    handle.addr.do_send(ReportOutcome {
+        generation: lease.generation,
+        error: error.cloned(),
+        retrying,
+    });
+}
+
+/// Whether to retry after `error` on attempt `retry` (0-based), and how long to wait first.
+pub fn retry_delay(
+    lease: &Lease,
+    retry: u32,
+    error: &ProviderError,
+) -> Option<std::time::Duration> {
+    (error.is_retryable() && retry < lease.retry.max_retries).then(|| {
+        backoff::delay(
+            &lease.retry,
+            retry,
+            error.retry_after(),
+            backoff::unit_draw(),
+        )
+    })
+}
+
+/// Calls one model, retrying retryable failures with backoff.
+pub async fn complete_with_retries(
+    handle: &ProviderHandle,
+    req: &std::sync::Arc<UpstreamRequest>,
+) -> Result<Completion, ProviderError> {
+    let mut retry = 0;
+    loop {
+        let lease = acquire(handle).await?;
+        let upstream = lease.upstream.clone();
+        let r = req.clone();
+        let limit = upstream.timeouts.request;
+        let result = spawn_guarded(async move {
+            tokio::time::timeout(limit, upstream.complete(&r))
+                .await
+                .unwrap_or(Err(ProviderError::Timeout("the whole answer")))
+        })
+        .join()
+        .await
+        .and_then(|r| r);
+        match result {
+            Ok(c) => {
+                report(handle, &lease, None, false);
+                return Ok(c);
+            }
+            Err(e) => {
+                let delay = retry_delay(&lease, retry, &e);
+                report(handle, &lease, Some(&e), delay.is_some());
+                drop(lease);
+                match delay {
+                    Some(d) => {
+                        tracing::debug!(model = %handle.model, retry, delay_ms = d.as_millis() as u64, error = %e, "retrying");
+                        tokio::time::sleep(d).await;
+                        retry += 1;
+                    }
+                    None => return Err(e),
+                }
+            }
+        }
+    }
+}

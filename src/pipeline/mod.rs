@@ -1,0 +1,484 @@
+//! The request flow between the HTTP handlers and the actors:
+//! route resolution (Supervisor) → input guardrails → cache → provider chain with retries and
+//! fallback → output guardrails → eval and cost records.
+//!
+//! Upstream calls run as the request's own futures (spawned tasks whose panics surface as
+//! errors); actors are asked only for short decisions: a lease, a cache entry, a verdict.
+
+mod call;
+mod relay;
+
+use std::{sync::Arc, time::Instant};
+
+use serde_json::{Value, json};
+
+pub use relay::{RelayEvent, StreamRelay};
+
+use crate::{
+    actors::{
+        cost::price,
+        messages::{
+            CacheLookup, CacheStore, CachedAnswer, CheckInput, CheckOutput, ProviderHandle,
+            RecordEval, RecordUsage, ResolveRoute,
+        },
+        supervisor::Services,
+    },
+    config::Config,
+    error::{GatewayError, ProviderError},
+    providers::UpstreamRequest,
+    tokens,
+    wire::{ChatMessage, ChatRequest, Usage},
+};
+
+/// Shown instead of an answer that failed the output guardrails.
+pub const SAFE_MESSAGE: &str =
+    "The answer was withheld because it contained content our safety rules do not allow.";
+
+/// Shared state of the HTTP layer.
+#[derive(Clone)]
+pub struct Gateway {
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// Actor addresses.
+    pub services: Services,
+}
+
+/// How the cache took part in a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// Not consulted (disabled or `Cache-Control: no-store`).
+    Off,
+    /// Looked up, not found.
+    Miss,
+    /// Served from cache.
+    Hit,
+    /// Served an expired entry because every model failed.
+    Stale,
+}
+
+impl CacheStatus {
+    /// The `x-sluice-cache` header value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheStatus::Off => "off",
+            CacheStatus::Miss => "miss",
+            CacheStatus::Hit => "hit",
+            CacheStatus::Stale => "stale",
+        }
+    }
+}
+
+/// What the client asked of the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CachePolicy {
+    /// Look up and store.
+    Normal,
+    /// `Cache-Control: no-cache`: do not serve from cache, but store the fresh answer.
+    Refresh,
+    /// `Cache-Control: no-store`: neither.
+    Bypass,
+}
+
+/// Where a request came from: a prompt template or a raw chat completion.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// Template name (`none` for raw chat completions).
+    pub template: String,
+    /// Template version.
+    pub version: String,
+}
+
+/// A request after routing, guardrails and cache lookup.
+pub struct Prepared {
+    /// Request id.
+    pub request_id: String,
+    /// End-user id.
+    pub user: String,
+    /// The model or route the client named.
+    pub requested_model: String,
+    /// Fallback chain.
+    pub chain: Vec<ProviderHandle>,
+    /// The redacted request sent upstream.
+    pub upstream: Arc<UpstreamRequest>,
+    /// Cache key, when the cache takes part.
+    pub cache_key: Option<String>,
+    /// The cache status so far.
+    pub cache: CacheStatus,
+    /// A fresh cached answer, when one was found.
+    pub cached: Option<CachedAnswer>,
+    /// Kinds of PII redacted from the input.
+    pub pii_detected: Vec<&'static str>,
+    /// Template and version.
+    pub origin: Origin,
+    /// When the request arrived.
+    pub started: Instant,
+}
+
+/// A finished answer with its accounting.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Request id.
+    pub request_id: String,
+    /// Answer text (the safe message when the output guardrail failed).
+    pub text: String,
+    /// The model that answered (`cache` only for hits without a recorded model).
+    pub model: String,
+    /// Provider of that model, when one answered.
+    pub provider: Option<String>,
+    /// OpenAI finish reason.
+    pub finish_reason: String,
+    /// Tokens.
+    pub usage: Usage,
+    /// Tokens counted by our tokenizer because the provider reported none.
+    pub estimated: bool,
+    /// USD.
+    pub cost_usd: f64,
+    /// Cache participation.
+    pub cache: CacheStatus,
+    /// Output guardrail verdict.
+    pub guardrail_output_pass: bool,
+    /// The model whose stream failed, when the next model continued the answer.
+    pub continued_from: Option<String>,
+    /// PII kinds redacted from the input.
+    pub pii_detected: Vec<&'static str>,
+    /// Milliseconds from arrival to the end.
+    pub latency_ms: f64,
+    /// Milliseconds to the first token (streams).
+    pub ttft_ms: Option<f64>,
+}
+
+impl Answer {
+    /// Gateway facts attached to the last stream chunk.
+    pub fn facts(&self) -> Value {
+        json!({
+            "request_id": self.request_id,
+            "model": self.model,
+            "provider": self.provider,
+            "cost_usd": self.cost_usd,
+            "cache": self.cache.as_str(),
+            "estimated_usage": self.estimated,
+            "guardrail_output_pass": self.guardrail_output_pass,
+            "continued_from": self.continued_from,
+            "pii_detected": self.pii_detected,
+        })
+    }
+}
+
+/// A new request id: `req_` and 24 hex digits.
+pub fn new_request_id() -> String {
+    format!("req_{:024x}", rand::random::<u128>() >> 32)
+}
+
+fn mailbox(e: actix::MailboxError) -> GatewayError {
+    GatewayError::Internal(format!("actor unavailable: {e}"))
+}
+
+impl Gateway {
+    /// Routes, checks and looks up a request; nothing is sent upstream yet.
+    pub async fn prepare(
+        &self,
+        req: ChatRequest,
+        request_id: String,
+        origin: Origin,
+        prefer: Option<String>,
+        cache_policy: CachePolicy,
+    ) -> Result<Prepared, GatewayError> {
+        let started = Instant::now();
+        let chain = self
+            .services
+            .supervisor
+            .send(ResolveRoute {
+                model: req.model.clone(),
+                prefer,
+            })
+            .await
+            .map_err(mailbox)??;
+        let verdict = self
+            .services
+            .guardrail
+            .send(CheckInput {
+                messages: req.messages,
+            })
+            .await
+            .map_err(mailbox)??;
+        let upstream = UpstreamRequest {
+            messages: verdict.messages,
+            max_tokens: req.max_completion_tokens.or(req.max_tokens),
+            uses_max_completion_tokens: req.max_completion_tokens.is_some(),
+            temperature: req.temperature,
+            top_p: req.top_p,
+            stop: req.stop.as_ref().map(|s| s.to_vec()),
+            user: req.user.clone(),
+            extra: req.extra,
+            request_id: request_id.clone(),
+        };
+        let use_cache = self.config.cache.enabled && cache_policy != CachePolicy::Bypass;
+        let cache_key = use_cache.then(|| cache_key(&req.model, &origin, &upstream));
+        let mut cache = if use_cache {
+            CacheStatus::Miss
+        } else {
+            CacheStatus::Off
+        };
+        let mut cached = None;
+        if let Some(key) = &cache_key
+            && cache_policy == CachePolicy::Normal
+        {
+            // The cache must never fail a request: a broken cache is a miss.
+            if let Ok(Some(hit)) = self
+                .services
+                .cache
+                .send(CacheLookup {
+                    key: key.clone(),
+                    allow_stale: false,
+                })
+                .await
+            {
+                cache = CacheStatus::Hit;
+                cached = Some(hit);
+            }
+        }
+        Ok(Prepared {
+            request_id,
+            user: req.user.unwrap_or_else(|| "anonymous".into()),
+            requested_model: req.model,
+            chain,
+            upstream: Arc::new(upstream),
+            cache_key,
+            cache,
+            cached,
+            pii_detected: verdict.pii_detected,
+            origin,
+            started,
+        })
+    }
+
+    /// Answers a prepared request without streaming: cache, then the chain, then a stale
+    /// cached answer, then 503.
+    pub async fn complete(&self, p: &Prepared) -> Result<Answer, GatewayError> {
+        if let Some(hit) = &p.cached {
+            let answer = self.answer_from_cache(p, hit, CacheStatus::Hit);
+            self.record(p, &answer, None);
+            return Ok(answer);
+        }
+        let mut last_error: Option<ProviderError> = None;
+        for handle in &p.chain {
+            match call::complete_with_retries(handle, &p.upstream).await {
+                Ok(c) => {
+                    let verdict = self
+                        .services
+                        .guardrail
+                        .send(CheckOutput {
+                            text: c.text.clone(),
+                        })
+                        .await
+                        .map_err(mailbox)?;
+                    let (usage, estimated) = match c.usage {
+                        Some(u) => (u, false),
+                        None => (
+                            estimate_usage(&handle.model, &p.upstream.messages, &c.text),
+                            true,
+                        ),
+                    };
+                    let mut answer = Answer {
+                        request_id: p.request_id.clone(),
+                        text: c.text,
+                        model: handle.model.to_string(),
+                        provider: Some(handle.provider.to_string()),
+                        finish_reason: c.finish_reason,
+                        cost_usd: price(&usage, handle.input_per_mtok, handle.output_per_mtok),
+                        usage,
+                        estimated,
+                        cache: p.cache,
+                        guardrail_output_pass: verdict.passed,
+                        continued_from: None,
+                        pii_detected: p.pii_detected.clone(),
+                        latency_ms: ms_since(p.started),
+                        ttft_ms: None,
+                    };
+                    if verdict.passed {
+                        self.store(p, &answer);
+                    } else {
+                        tracing::warn!(request_id = %p.request_id, reason = ?verdict.reason, "output guardrail replaced an answer");
+                        answer.text = SAFE_MESSAGE.into();
+                        answer.finish_reason = "content_filter".into();
+                    }
+                    self.record(p, &answer, None);
+                    return Ok(answer);
+                }
+                Err(e) if e.is_client_error() => {
+                    let err = GatewayError::UpstreamRejected(e);
+                    self.record_failure(p, &err);
+                    return Err(err);
+                }
+                Err(e) => {
+                    tracing::warn!(request_id = %p.request_id, model = %handle.model, error = %e, "model failed; trying the next in the chain");
+                    last_error = Some(e);
+                }
+            }
+        }
+        if let Some(stale) = self.stale_answer(p).await {
+            let answer = self.answer_from_cache(p, &stale, CacheStatus::Stale);
+            self.record(p, &answer, last_error.as_ref().map(ToString::to_string));
+            return Ok(answer);
+        }
+        let err = unavailable(last_error.as_ref(), p.chain.is_empty());
+        self.record_failure(p, &err);
+        Err(err)
+    }
+
+    /// An expired cached answer, the last resort before 503.
+    async fn stale_answer(&self, p: &Prepared) -> Option<CachedAnswer> {
+        let key = p.cache_key.clone()?;
+        self.services
+            .cache
+            .send(CacheLookup {
+                key,
+                allow_stale: true,
+            })
+            .await
+            .ok()
+            .flatten()
+    }
+
+    fn answer_from_cache(&self, p: &Prepared, hit: &CachedAnswer, cache: CacheStatus) -> Answer {
+        Answer {
+            request_id: p.request_id.clone(),
+            text: hit.text.clone(),
+            model: hit.model.clone(),
+            provider: None,
+            finish_reason: hit.finish_reason.clone(),
+            usage: hit.usage,
+            estimated: false,
+            cost_usd: 0.0,
+            cache,
+            guardrail_output_pass: true,
+            continued_from: None,
+            pii_detected: p.pii_detected.clone(),
+            latency_ms: ms_since(p.started),
+            ttft_ms: None,
+        }
+    }
+
+    /// Stores a good answer under the request's key.
+    fn store(&self, p: &Prepared, a: &Answer) {
+        if let Some(key) = &p.cache_key
+            && a.guardrail_output_pass
+            && matches!(a.finish_reason.as_str(), "stop" | "length")
+        {
+            self.services.cache.do_send(CacheStore {
+                key: key.clone(),
+                answer: CachedAnswer {
+                    text: a.text.clone(),
+                    model: a.model.clone(),
+                    finish_reason: a.finish_reason.clone(),
+                    usage: a.usage,
+                    stored_at: std::time::SystemTime::now(),
+                    stale: false,
+                },
+            });
+        }
+    }
+
+    /// Cost, eval and the request log line for a finished request.
+    pub fn record(&self, p: &Prepared, a: &Answer, error: Option<String>) {
+        let cache_hit = matches!(a.cache, CacheStatus::Hit | CacheStatus::Stale);
+        self.services.cost.do_send(RecordUsage {
+            request_id: p.request_id.clone(),
+            user: p.user.clone(),
+            model: if cache_hit {
+                "cache".into()
+            } else {
+                a.model.clone()
+            },
+            usage: if cache_hit { Usage::default() } else { a.usage },
+            cost_usd: a.cost_usd,
+            estimated: a.estimated,
+            cache_hit,
+        });
+        self.services.eval.do_send(RecordEval {
+            request_id: p.request_id.clone(),
+            template: p.origin.template.clone(),
+            version: p.origin.version.clone(),
+            model: a.model.clone(),
+            latency_ms: a.latency_ms,
+            ttft_ms: a.ttft_ms,
+            output_chars: a.text.chars().count(),
+            error: error.clone(),
+            cache_hit,
+            guardrail_output_pass: a.guardrail_output_pass,
+        });
+        tracing::info!(
+            request_id = %p.request_id,
+            user_id = %p.user,
+            template = %p.origin.template,
+            version = %p.origin.version,
+            model = %a.model,
+            input_tokens = a.usage.prompt_tokens,
+            output_tokens = a.usage.completion_tokens,
+            latency_ms = a.latency_ms,
+            cache = a.cache.as_str(),
+            guardrail_input_pass = true,
+            guardrail_output_pass = a.guardrail_output_pass,
+            cost_usd = a.cost_usd,
+            error = error.as_deref().unwrap_or(""),
+            "request"
+        );
+    }
+
+    /// Eval and the log line for a request that produced no answer.
+    pub fn record_failure(&self, p: &Prepared, err: &GatewayError) {
+        let latency_ms = ms_since(p.started);
+        self.services.eval.do_send(RecordEval {
+            request_id: p.request_id.clone(),
+            template: p.origin.template.clone(),
+            version: p.origin.version.clone(),
+            model: "none".into(),
+            latency_ms,
+            ttft_ms: None,
+            output_chars: 0,
+            error: Some(err.to_string()),
+            cache_hit: false,
+            guardrail_output_pass: true,
+        });
+        tracing::warn!(request_id = %p.request_id, user_id = %p.user, latency_ms, error = %err, "request failed");
+    }
+}
+
+/// The 503 when the chain is exhausted.
+fn unavailable(last: Option<&ProviderError>, empty_chain: bool) -> GatewayError {
+    match (last, empty_chain) {
+        (_, true) => GatewayError::Unavailable("the route has no models".into()),
+        (Some(e), _) => GatewayError::Unavailable(format!(
+            "every model of the fallback chain failed (last: {e}) and no cached answer exists"
+        )),
+        (None, _) => GatewayError::Unavailable("no model could be called".into()),
+    }
+}
+
+/// Usage counted with our tokenizer, when the provider reported none.
+pub fn estimate_usage(model: &str, messages: &[ChatMessage], text: &str) -> Usage {
+    Usage::new(
+        tokens::count_messages(model, messages),
+        tokens::count_text(model, text),
+    )
+}
+
+fn ms_since(t: Instant) -> f64 {
+    (t.elapsed().as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// The exact-match key: everything that changes the answer, in a canonical JSON text.
+fn cache_key(model: &str, origin: &Origin, req: &UpstreamRequest) -> String {
+    json!({
+        "model": model,
+        "template": origin.template,
+        "version": origin.version,
+        "messages": req.messages,
+        "max_tokens": req.max_tokens,
+        "temperature": req.temperature,
+        "top_p": req.top_p,
+        "stop": req.stop,
+        "extra": req.extra,
+    })
+    .to_string()
+}

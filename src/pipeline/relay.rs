@@ -1,0 +1,434 @@
+//! The streaming relay: drives a chain of upstream streams and yields gateway events.
+//!
+//! Tokens flow upstream task → bounded channel → this relay → the client's SSE body; no actor
+//! sees them. A failure before the first token falls through the chain invisibly; after it,
+//! the next model continues from the partial text or the stream ends with an error event, as
+//! configured. Dropping the relay (client gone) aborts the upstream task at once and still
+//! records what was consumed.
+
+use std::{collections::VecDeque, sync::Arc, time::Instant};
+
+use tokio::sync::mpsc;
+
+use super::{
+    Answer, CacheStatus, Gateway, Prepared, SAFE_MESSAGE,
+    call::{AbortOnDrop, acquire, report, retry_delay, spawn_guarded},
+    estimate_usage, ms_since, unavailable,
+};
+use crate::{
+    actors::{
+        cost::price,
+        messages::{Lease, ProviderHandle},
+    },
+    config::MidStreamFailure,
+    error::{GatewayError, ProviderError},
+    guardrails::Rules,
+    providers::{ProviderEvent, StreamEnd, UpstreamRequest},
+    wire::{ChatMessage, Role, Usage},
+};
+
+/// Channel depth between an upstream task and the relay.
+const CHANNEL_DEPTH: usize = 64;
+
+/// Asked of the next model when it continues a broken stream.
+const CONTINUE_PROMPT: &str = "Your previous reply was cut off. Continue it from exactly where it \
+     stopped, without repeating anything and without any preamble.";
+
+/// What the relay yields to an endpoint's SSE encoder.
+#[derive(Debug)]
+pub enum RelayEvent {
+    /// New answer text from `model`.
+    Delta {
+        /// The model producing it.
+        model: Arc<str>,
+        /// The text.
+        text: String,
+    },
+    /// The answer is complete.
+    Done(Box<Answer>),
+    /// The stream failed; nothing follows.
+    Failed(GatewayError),
+}
+
+/// One model's part of the answer.
+struct Segment {
+    handle: ProviderHandle,
+    request: Arc<UpstreamRequest>,
+    text: String,
+    usage: Option<Usage>,
+}
+
+/// The attempt in progress.
+struct Active {
+    rx: mpsc::Receiver<ProviderEvent>,
+    task: AbortOnDrop<Result<StreamEnd, ProviderError>>,
+    lease: Lease,
+    deadline: tokio::time::Instant,
+    sent: bool,
+}
+
+/// The relay of one streaming request.
+pub struct StreamRelay {
+    gw: Gateway,
+    p: Prepared,
+    rules: Arc<Rules>,
+    request: Arc<UpstreamRequest>,
+    pos: usize,
+    retry: u32,
+    active: Option<Active>,
+    segments: Vec<Segment>,
+    text: String,
+    first_token: Option<Instant>,
+    continued_from: Option<String>,
+    last_error: Option<ProviderError>,
+    queue: VecDeque<RelayEvent>,
+    finished: bool,
+}
+
+impl StreamRelay {
+    /// A relay for a prepared request.
+    pub fn new(gw: Gateway, p: Prepared) -> Self {
+        let rules = gw.services.rules.clone();
+        let request = p.upstream.clone();
+        let mut relay = StreamRelay {
+            gw,
+            p,
+            rules,
+            request,
+            pos: 0,
+            retry: 0,
+            active: None,
+            segments: Vec::new(),
+            text: String::new(),
+            first_token: None,
+            continued_from: None,
+            last_error: None,
+            queue: VecDeque::new(),
+            finished: false,
+        };
+        if let Some(hit) = relay.p.cached.take() {
+            let answer = relay.gw.answer_from_cache(&relay.p, &hit, CacheStatus::Hit);
+            relay.replay(answer);
+        }
+        relay
+    }
+
+    /// The request id.
+    pub fn request_id(&self) -> &str {
+        &self.p.request_id
+    }
+
+    /// Turns the relay into a stream of events.
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = RelayEvent> {
+        futures_util::stream::unfold(self, |mut relay| async move {
+            relay.next().await.map(|ev| (ev, relay))
+        })
+    }
+
+    /// The next event, or `None` at the end.
+    pub async fn next(&mut self) -> Option<RelayEvent> {
+        loop {
+            if let Some(ev) = self.queue.pop_front() {
+                return Some(ev);
+            }
+            if self.finished {
+                return None;
+            }
+            if self.active.is_none() && !self.start_attempt().await {
+                self.exhausted().await;
+                continue;
+            }
+            let Some(act) = self.active.as_mut() else {
+                continue;
+            };
+            let received = if act.sent {
+                Ok(act.rx.recv().await)
+            } else {
+                tokio::time::timeout_at(act.deadline, act.rx.recv()).await
+            };
+            match received {
+                Ok(Some(ProviderEvent::Delta(text))) => {
+                    act.sent = true;
+                    self.on_delta(text);
+                }
+                Ok(None) => {
+                    let result = act.task.join().await.and_then(|r| r);
+                    match result {
+                        Ok(end) => self.on_end(end),
+                        Err(e) => self.on_failure(e).await,
+                    }
+                }
+                Err(_) => {
+                    self.on_failure(ProviderError::Timeout("the first token"))
+                        .await;
+                }
+            }
+        }
+    }
+
+    /// Starts a call on the next available model of the chain; `false` when none is left.
+    async fn start_attempt(&mut self) -> bool {
+        while let Some(handle) = self.p.chain.get(self.pos).cloned() {
+            match acquire(&handle).await {
+                Ok(lease) => {
+                    let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+                    let upstream = lease.upstream.clone();
+                    let req = self.request.clone();
+                    let limit = upstream.timeouts.request;
+                    let deadline = tokio::time::Instant::now() + upstream.timeouts.first_token;
+                    let task = spawn_guarded(async move {
+                        tokio::time::timeout(limit, upstream.stream(&req, &tx))
+                            .await
+                            .unwrap_or(Err(ProviderError::Timeout("the whole answer")))
+                    });
+                    self.segments.push(Segment {
+                        handle,
+                        request: self.request.clone(),
+                        text: String::new(),
+                        usage: None,
+                    });
+                    self.active = Some(Active {
+                        rx,
+                        task,
+                        lease,
+                        deadline,
+                        sent: false,
+                    });
+                    return true;
+                }
+                Err(e) => {
+                    tracing::debug!(model = %handle.model, error = %e, "skipping model");
+                    self.last_error = Some(e);
+                    self.pos += 1;
+                    self.retry = 0;
+                }
+            }
+        }
+        false
+    }
+
+    fn on_delta(&mut self, text: String) {
+        if self.first_token.is_none() {
+            self.first_token = Some(Instant::now());
+        }
+        let scan_from = floor_char_boundary(
+            &self.text,
+            self.text.len().saturating_sub(Rules::STREAM_WINDOW),
+        );
+        self.text.push_str(&text);
+        if let Some(seg) = self.segments.last_mut() {
+            seg.text.push_str(&text);
+        }
+        if let Some(rule) = self.rules.check_output(&self.text[scan_from..]) {
+            tracing::warn!(request_id = %self.p.request_id, rule, "output guardrail stopped a stream");
+            self.active = None;
+            let answer = self.answer("content_filter", false);
+            self.gw
+                .record(&self.p, &answer, Some(format!("output guardrail: {rule}")));
+            self.queue
+                .push_back(RelayEvent::Failed(GatewayError::OutputBlocked(format!(
+                    "{SAFE_MESSAGE} (rule: {rule})"
+                ))));
+            self.finished = true;
+            return;
+        }
+        let model = self
+            .segments
+            .last()
+            .map(|s| s.handle.model.clone())
+            .unwrap_or_else(|| Arc::from("unknown"));
+        self.queue.push_back(RelayEvent::Delta { model, text });
+    }
+
+    fn on_end(&mut self, end: StreamEnd) {
+        if let Some(act) = self.active.take()
+            && let Some(seg) = self.segments.last()
+        {
+            report(&seg.handle, &act.lease, None, false);
+        }
+        if let Some(seg) = self.segments.last_mut() {
+            seg.usage = end.usage;
+        }
+        let answer = self.answer(&end.finish_reason, true);
+        self.gw.store(&self.p, &answer);
+        self.gw.record(&self.p, &answer, None);
+        self.queue.push_back(RelayEvent::Done(Box::new(answer)));
+        self.finished = true;
+    }
+
+    async fn on_failure(&mut self, e: ProviderError) {
+        let Some(act) = self.active.take() else {
+            return;
+        };
+        let Some(handle) = self.segments.last().map(|s| s.handle.clone()) else {
+            return;
+        };
+        let sent = act.sent;
+        let delay = if sent {
+            None
+        } else {
+            retry_delay(&act.lease, self.retry, &e)
+        };
+        report(&handle, &act.lease, Some(&e), delay.is_some());
+        drop(act);
+        tracing::warn!(request_id = %self.p.request_id, model = %handle.model, error = %e, tokens_sent = sent, "stream attempt failed");
+        if !sent {
+            // Nothing of this attempt reached the client: retry, or fall through the chain.
+            if self.segments.last().is_some_and(|s| s.text.is_empty()) {
+                self.segments.pop();
+            }
+            if e.is_client_error() && self.text.is_empty() {
+                let err = GatewayError::UpstreamRejected(e);
+                self.gw.record_failure(&self.p, &err);
+                self.queue.push_back(RelayEvent::Failed(err));
+                self.finished = true;
+                return;
+            }
+            match delay {
+                Some(d) => {
+                    tokio::time::sleep(d).await;
+                    self.retry += 1;
+                }
+                None => {
+                    self.last_error = Some(e);
+                    self.pos += 1;
+                    self.retry = 0;
+                }
+            }
+            return;
+        }
+        // Tokens were sent: continue on the next model, or end with an error event.
+        let can_continue = self.gw.config.server.mid_stream_failure == MidStreamFailure::Continue
+            && self.pos + 1 < self.p.chain.len();
+        if can_continue {
+            self.continued_from = Some(handle.model.to_string());
+            self.request = Arc::new(continuation(&self.p.upstream, &self.text));
+            self.pos += 1;
+            self.retry = 0;
+            self.last_error = Some(e);
+            return;
+        }
+        let err = GatewayError::StreamInterrupted(e.to_string());
+        let answer = self.answer("error", true);
+        self.gw.record(&self.p, &answer, Some(err.to_string()));
+        self.queue.push_back(RelayEvent::Failed(err));
+        self.finished = true;
+    }
+
+    /// Every model failed: a stale cached answer if there is one, else an error event.
+    async fn exhausted(&mut self) {
+        if self.text.is_empty()
+            && let Some(stale) = self.gw.stale_answer(&self.p).await
+        {
+            let answer = self
+                .gw
+                .answer_from_cache(&self.p, &stale, CacheStatus::Stale);
+            let err = self.last_error.as_ref().map(ToString::to_string);
+            self.gw.record(&self.p, &answer, err);
+            self.queue.push_back(RelayEvent::Delta {
+                model: Arc::from(answer.model.as_str()),
+                text: answer.text.clone(),
+            });
+            self.queue.push_back(RelayEvent::Done(Box::new(answer)));
+            self.finished = true;
+            return;
+        }
+        let err = unavailable(self.last_error.as_ref(), self.p.chain.is_empty());
+        if self.text.is_empty() {
+            self.gw.record_failure(&self.p, &err);
+        } else {
+            let answer = self.answer("error", true);
+            self.gw.record(&self.p, &answer, Some(err.to_string()));
+        }
+        self.queue.push_back(RelayEvent::Failed(err));
+        self.finished = true;
+    }
+
+    /// A cache hit replayed as a stream.
+    fn replay(&mut self, answer: Answer) {
+        self.gw.record(&self.p, &answer, None);
+        self.queue.push_back(RelayEvent::Delta {
+            model: Arc::from(answer.model.as_str()),
+            text: answer.text.clone(),
+        });
+        self.queue.push_back(RelayEvent::Done(Box::new(answer)));
+        self.finished = true;
+    }
+
+    /// The answer so far, with usage summed over segments (estimated where not reported).
+    fn answer(&self, finish_reason: &str, guardrail_output_pass: bool) -> Answer {
+        let mut usage = Usage::default();
+        let mut cost = 0.0;
+        let mut estimated = false;
+        for seg in &self.segments {
+            let u = match seg.usage {
+                Some(u) => u,
+                None => {
+                    estimated = true;
+                    estimate_usage(&seg.handle.model, &seg.request.messages, &seg.text)
+                }
+            };
+            usage = Usage::new(
+                usage.prompt_tokens + u.prompt_tokens,
+                usage.completion_tokens + u.completion_tokens,
+            );
+            cost += price(&u, seg.handle.input_per_mtok, seg.handle.output_per_mtok);
+        }
+        let last = self.segments.last();
+        Answer {
+            request_id: self.p.request_id.clone(),
+            text: self.text.clone(),
+            model: last
+                .map(|s| s.handle.model.to_string())
+                .unwrap_or_else(|| "none".into()),
+            provider: last.map(|s| s.handle.provider.to_string()),
+            finish_reason: finish_reason.to_string(),
+            usage,
+            estimated,
+            cost_usd: (cost * 1e8).round() / 1e8,
+            cache: self.p.cache,
+            guardrail_output_pass,
+            continued_from: self.continued_from.clone(),
+            pii_detected: self.p.pii_detected.clone(),
+            latency_ms: ms_since(self.p.started),
+            ttft_ms: self
+                .first_token
+                .map(|t| (t.duration_since(self.p.started).as_secs_f64() * 1e6).round() / 1e3),
+        }
+    }
+}
+
+impl Drop for StreamRelay {
+    /// The client went away mid-stream: the upstream task is aborted (its handle drops with
+    /// `active`) and what was consumed is still recorded.
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        if let Some(act) = self.active.take()
+            && let Some(seg) = self.segments.last()
+        {
+            report(&seg.handle, &act.lease, None, false);
+        }
+        let answer = self.answer("cancelled", true);
+        self.gw
+            .record(&self.p, &answer, Some("client disconnected".into()));
+    }
+}
+
+/// The original request plus the partial answer and an instruction to carry on.
+fn continuation(original: &UpstreamRequest, partial: &str) -> UpstreamRequest {
+    let mut req = original.clone();
+    req.messages
+        .push(ChatMessage::text(Role::Assistant, partial));
+    req.messages
+        .push(ChatMessage::text(Role::User, CONTINUE_PROMPT));
+    req
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}

@@ -1,0 +1,85 @@
+//! Builds and starts the HTTP server and the actor system around a bound listener.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use actix_web::{App, HttpServer, dev::Server, middleware, web};
+
+use crate::{
+    actors::supervisor::Supervisor,
+    config::Config,
+    http::{self, AppState},
+    pipeline::Gateway,
+    templates::Templates,
+    tokens,
+};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Binding or configuring the socket failed.
+    #[error("cannot start the HTTP server: {0}")]
+    Io(#[from] std::io::Error),
+    /// A built-in guardrail rule failed to compile.
+    #[error("cannot compile guardrail rules: {0}")]
+    Rules(#[from] regex::Error),
+    /// A built-in template failed to compile.
+    #[error("cannot compile prompt templates: {0}")]
+    Templates(#[from] minijinja::Error),
+}
+
+/// Starts the actors and the HTTP server on `listener`; must run inside an actix system.
+/// Returns the server (await it to run until shutdown) and the bound address.
+pub fn start(
+    config: Arc<Config>,
+    listener: std::net::TcpListener,
+) -> Result<(Server, SocketAddr), StartError> {
+    // The tokenizers take up to a second to build; do it off the request path, now.
+    std::thread::spawn(tokens::warm_up);
+    log_providers(&config);
+    let guard_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let services = Supervisor::launch(config.clone(), guard_threads)?;
+    let state = web::Data::new(AppState {
+        gateway: Gateway {
+            config: config.clone(),
+            services,
+        },
+        templates: Templates::builtin()?,
+    });
+    let addr = listener.local_addr()?;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(middleware::NormalizePath::new(
+                middleware::TrailingSlash::Trim,
+            ))
+            .configure(http::configure)
+            .default_service(web::to(http::not_found))
+    })
+    // A client that closes its side has gone: drop its stream and cancel the upstream call.
+    .h1_allow_half_closed(false)
+    .backlog(4096)
+    .shutdown_timeout(config.server.shutdown_grace.as_secs());
+    if config.server.workers > 0 {
+        server = server.workers(config.server.workers);
+    }
+    let server = server.listen(listener)?.run();
+    Ok((server, addr))
+}
+
+fn log_providers(config: &Config) {
+    for p in config.providers.values() {
+        match &p.disabled_reason {
+            Some(reason) => {
+                tracing::warn!(provider = %p.name, kind = %p.kind, %reason, "provider disabled")
+            }
+            None => tracing::info!(provider = %p.name, kind = %p.kind, "provider enabled"),
+        }
+    }
+    for m in config.models.values() {
+        if let Some(own) = &m.standing_in_for {
+            tracing::warn!(model = %m.name, provider = %own, standby = %m.provider, "model served by its standby provider");
+        } else if let Some(reason) = &m.disabled_reason {
+            tracing::warn!(model = %m.name, %reason, "model unavailable");
+        }
+    }
+}
