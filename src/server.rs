@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use actix_web::{App, HttpServer, dev::Server, middleware, web};
+use actix_web::{App, HttpServer, dev::Server, web};
 
 use crate::{
     actors::supervisor::Supervisor,
@@ -49,9 +49,6 @@ pub fn start(
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .wrap(middleware::NormalizePath::new(
-                middleware::TrailingSlash::Trim,
-            ))
             .configure(http::configure)
             .default_service(web::to(http::not_found))
     })

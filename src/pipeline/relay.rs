@@ -405,14 +405,16 @@ impl Drop for StreamRelay {
         if self.finished {
             return;
         }
+        // Record first, then abort the upstream task: whoever sees the upstream call cancelled
+        // can rely on the usage record having been sent already.
+        let answer = self.answer("cancelled", true);
+        self.gw
+            .record(&self.p, &answer, Some("client disconnected".into()));
         if let Some(act) = self.active.take()
             && let Some(seg) = self.segments.last()
         {
             report(&seg.handle, &act.lease, None, false);
         }
-        let answer = self.answer("cancelled", true);
-        self.gw
-            .record(&self.p, &answer, Some("client disconnected".into()));
     }
 }
 

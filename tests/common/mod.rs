@@ -1,3 +1,5 @@
+//! Shared test support: the scriptable upstream and the in-process gateway.
 #![allow(dead_code)]
 
+pub mod gateway;
 pub mod upstream;

@@ -1,0 +1,158 @@
+//! Starts the real gateway in-process on an ephemeral port, with its own actix system thread.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use actix_web::dev::ServerHandle;
+use serde_json::Value;
+use sluice::config::Config;
+
+/// The environment the test configs read keys from.
+pub const TEST_ENV: [(&str, &str); 1] = [("UPSTREAM_KEY", "sk-test-key")];
+
+/// A running gateway.
+pub struct TestGateway {
+    /// e.g. `http://127.0.0.1:PORT`
+    pub url: String,
+    handle: ServerHandle,
+}
+
+impl TestGateway {
+    /// Starts a gateway from TOML (its `[server] listen` is ignored: port 0 is used).
+    pub fn start(toml: &str) -> TestGateway {
+        let config = Config::from_toml(toml, &TEST_ENV)
+            .unwrap_or_else(|e| panic!("test config invalid: {e}"))
+            .shared();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("gateway".into())
+            .spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                    let (server, addr) = sluice::server::start(config, listener).unwrap();
+                    tx.send((addr, server.handle())).unwrap();
+                    let _ = server.await;
+                });
+            })
+            .unwrap();
+        let (addr, handle) = rx.recv().expect("gateway failed to start");
+        TestGateway {
+            url: format!("http://{addr}"),
+            handle,
+        }
+    }
+
+    /// POSTs JSON, returns the response.
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        client()
+            .post(format!("{}{path}", self.url))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GETs a path, returns status and JSON body.
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let r = client()
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The snapshot of one actor from `/admin/actors`.
+    pub async fn actor(&self, name: &str) -> Value {
+        let (_, v) = self.get_json("/admin/actors").await;
+        v["actors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no actor {name}"))
+    }
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+/// A plain HTTP client.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().build().unwrap()
+}
+
+/// A chat request body.
+pub fn chat(model: &str, text: &str) -> Value {
+    serde_json::json!({"model": model, "messages": [{"role": "user", "content": text}]})
+}
+
+/// Reads an SSE body into its `data:` payloads.
+pub async fn sse_data(resp: reqwest::Response) -> Vec<String> {
+    let text = resp.text().await.unwrap();
+    text.split("\n\n")
+        .filter_map(|ev| {
+            let data: Vec<&str> = ev
+                .lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .collect();
+            (!data.is_empty()).then(|| data.join("\n"))
+        })
+        .collect()
+}
+
+/// The concatenated content deltas of OpenAI chunks.
+pub fn joined_content(events: &[String]) -> String {
+    events
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Value>(e).ok())
+        .filter_map(|v| {
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// A provider table for an OpenAI-format upstream, with fast retries.
+pub fn openai_provider(name: &str, base_url: &str, max_retries: u32) -> String {
+    format!(
+        r#"
+[providers.{name}]
+kind = "openai"
+base_url = "{base_url}"
+api_key = "${{UPSTREAM_KEY}}"
+[providers.{name}.retry]
+max_retries = {max_retries}
+base_ms = 10
+factor = 2.0
+jitter = 0.5
+max_retry_after_secs = 5
+[providers.{name}.timeouts]
+connect_secs = 2
+first_token_secs = 5
+request_secs = 10
+"#
+    )
+}
+
+/// A provider table for an Anthropic-format upstream, with fast retries.
+pub fn anthropic_provider(name: &str, base_url: &str, max_retries: u32) -> String {
+    openai_provider(name, base_url, max_retries)
+        .replace("kind = \"openai\"", "kind = \"anthropic\"")
+}
+
+/// A model entry.
+pub fn model(name: &str, provider: &str) -> String {
+    format!(
+        r#"
+[models."{name}"]
+provider = "{provider}"
+input_per_mtok = 1.0
+output_per_mtok = 2.0
+"#
+    )
+}
