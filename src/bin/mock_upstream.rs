@@ -383,6 +383,9 @@ async fn serve(args: Args) -> io::Result<()> {
             .route("/chat/completions", web::post().to(chat_completions))
             .route("/health", web::get().to(health))
     })
+    // Without TCP_NODELAY, an event written after the response head waits for the
+    // client's delayed ACK (~40 ms) on a reused keep-alive connection (Nagle).
+    .tcp_nodelay(true)
     .workers(args.workers)
     // Longer than any client pool's idle timeout (reqwest: 90 s), so a pooled
     // connection is never closed under a client that is about to reuse it.

@@ -1,0 +1,400 @@
+#!/usr/bin/env bash
+# Benchmark: the gateway against a direct call to the same mock upstream, side by side.
+#
+#   scripts/bench.sh
+#
+# Builds the release binaries, starts `mock_upstream` (1 worker, no chunk delay) and
+# `sluice serve` (default workers) in front of it on free loopback ports, then measures
+# with wrk, for each concurrency in BENCH_CONCURRENCY (default "1 10 100"):
+#   non-streaming POST /v1/chat/completions, direct-to-mock vs through-gateway:
+#   requests/s, p50, p99, non-2xx responses and socket errors.
+# Then: the latency the gateway adds at c=1 (p50, p99), streaming time to first body
+# byte (sequential requests on one keep-alive connection, median and p99) direct vs
+# gateway, and the gateway's peak RSS (VmHWM) after the load. Ends with a markdown table.
+#
+# Environment:
+#   BENCH_SECS         seconds per wrk run (default 10)
+#   BENCH_WARMUP_SECS  seconds of warm-up per target before measuring (default 2; 0 = none)
+#   BENCH_CONCURRENCY  space-separated connection counts (default "1 10 100")
+#   BENCH_TTFB_N       streaming requests per target for the TTFB figures (default 200)
+#   BENCH_KEEP         1 = keep the temporary directory (configs, logs, raw wrk output)
+#   SLUICE_API_KEY     client key sent to both targets (default sk-local)
+#   BENCH_SLUICE_BIN   gateway binary to measure (default target/release/sluice)
+#
+# All traffic goes to 127.0.0.1; every loop is bounded; everything started is stopped on exit.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+BENCH_SECS="${BENCH_SECS:-10}"
+BENCH_WARMUP_SECS="${BENCH_WARMUP_SECS:-2}"
+BENCH_CONCURRENCY="${BENCH_CONCURRENCY:-1 10 100}"
+BENCH_TTFB_N="${BENCH_TTFB_N:-200}"
+BENCH_KEEP="${BENCH_KEEP:-0}"
+CLIENT_KEY="${SLUICE_API_KEY:-sk-local}"
+
+is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
+for v in BENCH_SECS BENCH_WARMUP_SECS BENCH_TTFB_N; do
+    if ! is_uint "${!v}"; then
+        echo "bench: $v must be a whole number, got '${!v}'" >&2
+        exit 2
+    fi
+done
+if (( BENCH_SECS < 1 || BENCH_TTFB_N < 1 )); then
+    echo "bench: BENCH_SECS and BENCH_TTFB_N must be at least 1" >&2
+    exit 2
+fi
+read -r -a CONCURRENCIES <<< "$BENCH_CONCURRENCY"
+if (( ${#CONCURRENCIES[@]} == 0 )); then
+    echo "bench: BENCH_CONCURRENCY is empty" >&2
+    exit 2
+fi
+for c in "${CONCURRENCIES[@]}"; do
+    if ! is_uint "$c" || (( c < 1 )); then
+        echo "bench: bad concurrency '$c' in BENCH_CONCURRENCY" >&2
+        exit 2
+    fi
+done
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+
+# --- tools --------------------------------------------------------------------------
+missing=()
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if (( ${#missing[@]} > 0 )); then
+    log "installing ${missing[*]} with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v python3 >/dev/null 2>&1 || { echo "bench: python3 is required" >&2; exit 1; }
+
+# --- build --------------------------------------------------------------------------
+log "building release binaries"
+cargo build --release --bins
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+MOCK_BIN="$TARGET_DIR/release/mock_upstream"
+SLUICE_BIN="${BENCH_SLUICE_BIN:-$TARGET_DIR/release/sluice}"
+for b in "$MOCK_BIN" "$SLUICE_BIN"; do
+    [[ -x "$b" ]] || { echo "bench: missing binary $b" >&2; exit 1; }
+done
+
+# --- processes and clean-up ---------------------------------------------------------
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")"
+MOCK_PID=""
+GW_PID=""
+
+stop_pid() {
+    local pid="$1" i
+    [[ -n "$pid" ]] || return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    stop_pid "$GW_PID"
+    stop_pid "$MOCK_PID"
+    if [[ "$BENCH_KEEP" == "1" ]]; then
+        log "kept $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+dump_logs() {
+    local f
+    for f in "$WORK"/mock.log "$WORK"/gateway.log; do
+        if [[ -f "$f" ]]; then
+            echo "---- last lines of $(basename "$f") ----" >&2
+            tail -n 30 "$f" >&2 || true
+        fi
+    done
+}
+
+# Two distinct free loopback ports, chosen while both sockets are held.
+read -r MOCK_PORT GW_PORT < <(python3 - <<'PY'
+import socket
+socks = []
+for _ in range(2):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(*(s.getsockname()[1] for s in socks))
+for s in socks:
+    s.close()
+PY
+)
+MOCK_URL="http://127.0.0.1:$MOCK_PORT"
+GW_URL="http://127.0.0.1:$GW_PORT"
+
+# Wait until URL/health answers 200 while PID lives; bounded to ~30 s.
+wait_ready() {
+    local name="$1" url="$2" pid="$3" i
+    for i in $(seq 1 300); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "bench: $name exited during start-up" >&2
+            dump_logs
+            return 1
+        fi
+        if curl -fsS -o /dev/null --max-time 1 "$url/health" 2>/dev/null; then
+            log "$name ready at $url (after ~$(( i / 10 )).$(( i % 10 )) s)"
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "bench: $name not ready at $url after 30 s" >&2
+    dump_logs
+    return 1
+}
+
+log "starting mock upstream on $MOCK_URL"
+"$MOCK_BIN" --listen "127.0.0.1:$MOCK_PORT" --workers 1 --chunks 20 --chunk-delay-ms 0 \
+    >"$WORK/mock.log" 2>&1 &
+MOCK_PID=$!
+wait_ready "mock upstream" "$MOCK_URL" "$MOCK_PID"
+
+cat >"$WORK/bench.toml" <<EOF
+[server]
+listen = "127.0.0.1:$GW_PORT"
+
+[providers.bench]
+kind = "openai"
+base_url = "$MOCK_URL/v1"
+api_key = "\${SLUICE_BENCH_KEY}"
+
+[providers.bench.retry]
+max_retries = 0
+
+[models."gpt-4o-mini"]
+provider = "bench"
+input_per_mtok = 0.15
+output_per_mtok = 0.60
+
+[routes.default]
+fallback = ["gpt-4o-mini"]
+
+[cache]
+enabled = false
+EOF
+
+log "starting gateway on $GW_URL"
+SLUICE_BENCH_KEY="sk-bench-local" "$SLUICE_BIN" serve --config "$WORK/bench.toml" \
+    --listen "127.0.0.1:$GW_PORT" >"$WORK/gateway.log" 2>&1 &
+GW_PID=$!
+wait_ready "gateway" "$GW_URL" "$GW_PID"
+
+BODY='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}'
+
+# One request through each target first: a benchmark of error responses is worthless.
+for target in "$MOCK_URL" "$GW_URL"; do
+    status="$(curl -sS -o "$WORK/probe.json" -w '%{http_code}' --max-time 10 \
+        -H 'Content-Type: application/json' -H "Authorization: Bearer $CLIENT_KEY" \
+        -d "$BODY" "$target/v1/chat/completions" || true)"
+    if [[ "$status" != "200" ]] || ! grep -q '"content"' "$WORK/probe.json"; then
+        echo "bench: probe of $target/v1/chat/completions answered HTTP $status:" >&2
+        cat "$WORK/probe.json" >&2 || true
+        echo >&2
+        dump_logs
+        exit 1
+    fi
+done
+log "probe requests OK"
+
+# --- wrk ----------------------------------------------------------------------------
+LUA="$WORK/chat.lua"
+cat >"$LUA" <<EOF
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $CLIENT_KEY"
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  local secs = summary.duration / 1e6
+  io.write(string.format("SLUICE_RESULT %.1f %d %d %d %d %d\n",
+    summary.requests / secs, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout, summary.requests))
+end
+EOF
+
+RESULTS="$WORK/results.tsv"
+: >"$RESULTS"
+
+run_wrk() {
+    local label="$1" url="$2" conns="$3" secs="$4" threads=2 out line
+    if (( conns == 1 )); then
+        threads=1
+    fi
+    out="$WORK/wrk-$label-c$conns.txt"
+    wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 5s --latency -s "$LUA" \
+        "$url/v1/chat/completions" >"$out" 2>&1 || {
+        echo "bench: wrk failed against $url" >&2
+        cat "$out" >&2
+        return 1
+    }
+    line="$(grep '^SLUICE_RESULT ' "$out" | tail -n 1 || true)"
+    if [[ -z "$line" ]]; then
+        echo "bench: no result line from wrk:" >&2
+        cat "$out" >&2
+        return 1
+    fi
+    # label conns rps p50_us p99_us non2xx sockerr requests
+    printf '%s\t%s\t%s\n' "$label" "$conns" "$(cut -d' ' -f2- <<<"$line" | tr ' ' '\t')"
+}
+
+for c in "${CONCURRENCIES[@]}"; do
+    for pair in "direct $MOCK_URL" "gateway $GW_URL"; do
+        label="${pair%% *}"
+        url="${pair#* }"
+        if (( BENCH_WARMUP_SECS > 0 )); then
+            run_wrk "warmup-$label" "$url" "$c" "$BENCH_WARMUP_SECS" >/dev/null
+        fi
+        log "wrk: $label c=$c for ${BENCH_SECS}s"
+        row="$(run_wrk "$label" "$url" "$c" "$BENCH_SECS")"
+        printf '%s\n' "$row" >>"$RESULTS"
+        IFS=$'\t' read -r _ _ rps p50 p99 non2xx sockerr reqs <<<"$row"
+        log "    $reqs requests, $rps req/s, p50 ${p50}us, p99 ${p99}us, non-2xx $non2xx, socket errors $sockerr"
+    done
+done
+
+# --- streaming time to first byte ---------------------------------------------------
+TTFB_PY="$WORK/ttfb.py"
+cat >"$TTFB_PY" <<'PY'
+"""Time to the first body byte of streaming chat completions, sequential, one keep-alive connection."""
+import http.client
+import json
+import sys
+import time
+
+host, port, n, key = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+body = json.dumps({
+    "model": "gpt-4o-mini",
+    "stream": True,
+    "stream_options": {"include_usage": True},
+    "messages": [{"role": "user", "content": "Say hello"}],
+})
+headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}",
+           "Accept": "text/event-stream"}
+conn = http.client.HTTPConnection(host, port, timeout=10)
+
+
+def one():
+    t0 = time.perf_counter()
+    conn.request("POST", "/v1/chat/completions", body=body, headers=headers)
+    resp = conn.getresponse()
+    first = resp.read(1)
+    t1 = time.perf_counter()
+    rest = resp.read()
+    if resp.status != 200 or not first:
+        raise SystemExit(f"ttfb: HTTP {resp.status}: {(first + rest)[:300]!r}")
+    if b"[DONE]" not in rest:
+        raise SystemExit(f"ttfb: stream did not end with [DONE]: {(first + rest)[-300:]!r}")
+    return t1 - t0
+
+
+for _ in range(min(10, n)):  # warm-up, not measured
+    one()
+samples = sorted(one() for _ in range(n))
+median = samples[len(samples) // 2] if len(samples) % 2 else \
+    (samples[len(samples) // 2 - 1] + samples[len(samples) // 2]) / 2
+p99 = samples[max(0, -(-99 * len(samples) // 100) - 1)]  # nearest rank
+print(f"{median * 1000:.3f} {p99 * 1000:.3f}")
+PY
+
+log "streaming TTFB: $BENCH_TTFB_N sequential requests per target"
+ttfb() {
+    local name="$1" port="$2" out
+    if ! out="$(python3 "$TTFB_PY" 127.0.0.1 "$port" "$BENCH_TTFB_N" "$CLIENT_KEY")" || [[ -z "$out" ]]; then
+        echo "bench: TTFB measurement against the $name failed" >&2
+        dump_logs
+        return 1
+    fi
+    printf '%s\n' "$out"
+}
+TTFB_DIRECT="$(ttfb "mock upstream" "$MOCK_PORT")"
+TTFB_GW="$(ttfb gateway "$GW_PORT")"
+read -r TTFB_DIRECT_MED TTFB_DIRECT_P99 <<<"$TTFB_DIRECT"
+read -r TTFB_GW_MED TTFB_GW_P99 <<<"$TTFB_GW"
+log "    direct median ${TTFB_DIRECT_MED} ms, p99 ${TTFB_DIRECT_P99} ms; gateway median ${TTFB_GW_MED} ms, p99 ${TTFB_GW_P99} ms"
+
+# --- peak memory --------------------------------------------------------------------
+if ! kill -0 "$GW_PID" 2>/dev/null; then
+    echo "bench: the gateway died during the run" >&2
+    dump_logs
+    exit 1
+fi
+HWM_KB="$(awk '/^VmHWM:/ {print $2}' "/proc/$GW_PID/status")"
+RSS_KB="$(awk '/^VmRSS:/ {print $2}' "/proc/$GW_PID/status")"
+
+# --- report -------------------------------------------------------------------------
+COMMIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ -n "$(git status --porcelain 2>/dev/null || true)" ]]; then
+    COMMIT="$COMMIT (dirty)"
+fi
+
+python3 - "$RESULTS" "$BENCH_SECS" "$BENCH_TTFB_N" "$TTFB_DIRECT_MED" "$TTFB_DIRECT_P99" \
+    "$TTFB_GW_MED" "$TTFB_GW_P99" "$HWM_KB" "$RSS_KB" "$COMMIT" "$(nproc)" <<'PY'
+import sys
+
+(results, secs, ttfb_n, td_med, td_p99, tg_med, tg_p99, hwm_kb, rss_kb, commit,
+ cores) = sys.argv[1:]
+rows = {}
+order = []
+with open(results) as f:
+    for line in f:
+        label, conns, rps, p50, p99, non2xx, sockerr, reqs = line.split("\t")
+        conns = int(conns)
+        if conns not in order:
+            order.append(conns)
+        rows[(label, conns)] = dict(rps=float(rps), p50=int(p50) / 1000, p99=int(p99) / 1000,
+                                   non2xx=int(non2xx), sockerr=int(sockerr), reqs=int(reqs))
+
+print()
+print(f"## Sluice benchmark ({commit}, {cores} cores, wrk {secs}s per run, "
+      "mock upstream 1 worker, gateway default workers, same machine)")
+print()
+print("Non-streaming `POST /v1/chat/completions`:")
+print()
+print("| conns | direct req/s | gateway req/s | gateway/direct | direct p50 ms | gateway p50 ms "
+      "| direct p99 ms | gateway p99 ms | direct non-2xx / sock err | gateway non-2xx / sock err |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for c in order:
+    d, g = rows.get(("direct", c)), rows.get(("gateway", c))
+    if not d or not g:
+        continue
+    ratio = g["rps"] / d["rps"] if d["rps"] else 0.0
+    print(f"| {c} | {d['rps']:.0f} | {g['rps']:.0f} | {ratio:.0%} | {d['p50']:.3f} | {g['p50']:.3f} "
+          f"| {d['p99']:.3f} | {g['p99']:.3f} | {d['non2xx']} / {d['sockerr']} "
+          f"| {g['non2xx']} / {g['sockerr']} |")
+print()
+print("| measure | direct | gateway | added by gateway |")
+print("|---|---:|---:|---:|")
+d1, g1 = rows.get(("direct", 1)), rows.get(("gateway", 1))
+if d1 and g1:
+    print(f"| latency p50, c=1 (ms) | {d1['p50']:.3f} | {g1['p50']:.3f} | {g1['p50'] - d1['p50']:+.3f} |")
+    print(f"| latency p99, c=1 (ms) | {d1['p99']:.3f} | {g1['p99']:.3f} | {g1['p99'] - d1['p99']:+.3f} |")
+td_med, td_p99, tg_med, tg_p99 = map(float, (td_med, td_p99, tg_med, tg_p99))
+print(f"| streaming TTFB median, {ttfb_n} seq. req. (ms) | {td_med:.3f} | {tg_med:.3f} | {tg_med - td_med:+.3f} |")
+print(f"| streaming TTFB p99, {ttfb_n} seq. req. (ms) | {td_p99:.3f} | {tg_p99:.3f} | {tg_p99 - td_p99:+.3f} |")
+print(f"| gateway peak RSS, VmHWM (MB) | | {int(hwm_kb) / 1024:.1f} | (VmRSS now {int(rss_kb) / 1024:.1f}) |")
+print()
+errors = sum(r["non2xx"] + r["sockerr"] for r in rows.values())
+if errors:
+    print(f"WARNING: {errors} non-2xx responses or socket errors in total: the figures above are suspect.")
+PY
