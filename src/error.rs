@@ -52,7 +52,7 @@ pub enum ProviderError {
         /// Why.
         reason: String,
     },
-    /// The task running the call panicked or was aborted; the provider actor restarts.
+    /// The upstream call panicked (or its task was aborted); the provider actor restarts.
     #[error("provider task crashed: {0}")]
     Crashed(String),
     /// The provider actor could not be reached (restarting or stopped).

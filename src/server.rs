@@ -6,7 +6,7 @@ use actix_web::{App, HttpServer, dev::Server, web};
 
 use crate::{
     actors::supervisor::Supervisor,
-    config::Config,
+    config::{Config, ProviderKind},
     http::{self, AppState},
     pipeline::Gateway,
     templates::Templates,
@@ -33,8 +33,19 @@ pub fn start(
     config: Arc<Config>,
     listener: std::net::TcpListener,
 ) -> Result<(Server, SocketAddr), StartError> {
-    // The tokenizers take up to a second to build; do it off the request path, now.
-    std::thread::spawn(tokens::warm_up);
+    // The mock provider counts every answer: build its tokenizers off the request path, now.
+    let counted: Vec<String> = config
+        .models
+        .values()
+        .filter(|m| {
+            config
+                .providers
+                .get(&m.provider)
+                .is_some_and(|p| p.kind == ProviderKind::Mock)
+        })
+        .map(|m| m.name.clone())
+        .collect();
+    std::thread::spawn(move || tokens::warm_up(counted.iter().map(String::as_str)));
     log_providers(&config);
     let guard_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let services = Supervisor::launch(config.clone(), guard_threads)?;

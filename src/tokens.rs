@@ -52,10 +52,13 @@ pub fn count_messages(model: &str, messages: &[ChatMessage]) -> u64 {
     total
 }
 
-/// Builds both tokenizers now (they take 0.1–1 s) so no request pays for it.
-pub fn warm_up() {
-    let _ = cl100k_base_singleton();
-    let _ = o200k_base_singleton();
+/// Builds the tokenizers `models` need now (each takes 0.1–1 s and tens of MB), so no request
+/// pays for it. Models whose provider reports usage only need one for a cut stream: theirs load
+/// on first use instead.
+pub fn warm_up<'a>(models: impl IntoIterator<Item = &'a str>) {
+    for m in models {
+        let _ = bpe_for(m);
+    }
 }
 
 #[cfg(test)]

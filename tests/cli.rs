@@ -1,5 +1,5 @@
 //! The real binary: configuration checks and graceful shutdown on SIGTERM.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{
     io::{BufRead, BufReader},

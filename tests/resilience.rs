@@ -1,6 +1,6 @@
 //! Retries, timeouts, fallback down to the cached answer and 503, circuit breaking, mid-stream
 //! failures (both policies), client disconnects, supervision and concurrency.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

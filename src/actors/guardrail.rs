@@ -1,5 +1,7 @@
 //! `GuardrailActor`: input checks (prompt injection, PII redaction) and output checks, run on a
-//! `SyncArbiter` pool so regex scans never occupy an async worker.
+//! `SyncArbiter` pool so large regex scans never occupy an async worker. Small texts (the common
+//! case, a few microseconds of scanning) are checked inline by [`Guardrails`], which is cheaper
+//! than the two thread hops of a trip to the pool.
 
 use std::sync::Arc;
 
@@ -9,7 +11,103 @@ use super::{
     messages::{CheckInput, CheckOutput, InputVerdict, OutputVerdict},
     stats::ActorStats,
 };
-use crate::{error::GatewayError, guardrails::Rules, wire::Role};
+use crate::{
+    error::GatewayError,
+    guardrails::Rules,
+    wire::{ChatMessage, Role},
+};
+
+/// Texts up to this size are scanned inline; larger ones go to the sync pool.
+pub const INLINE_SCAN_BYTES: usize = 4096;
+
+/// The front of the guardrails: inline for small texts, the actor pool for large ones.
+#[derive(Clone)]
+pub struct Guardrails {
+    /// The pool.
+    pub addr: Addr<GuardrailActor>,
+    /// The compiled rules (also used to scan streams chunk by chunk).
+    pub rules: Arc<Rules>,
+    stats: Arc<ActorStats>,
+}
+
+impl Guardrails {
+    /// Starts the pool with `threads` workers.
+    pub fn start(threads: usize, rules: Arc<Rules>, stats: Arc<ActorStats>) -> Self {
+        let addr = GuardrailActor::start(threads, rules.clone(), stats.clone());
+        Guardrails { addr, rules, stats }
+    }
+
+    /// Checks and redacts the input.
+    pub async fn check_input(
+        &self,
+        messages: Vec<ChatMessage>,
+    ) -> Result<InputVerdict, GatewayError> {
+        let size: usize = messages
+            .iter()
+            .map(|m| m.content.as_ref().map_or(0, |c| c.text().len()))
+            .sum();
+        if size <= INLINE_SCAN_BYTES {
+            self.stats.handled();
+            return check_input(&self.rules, &self.stats, messages);
+        }
+        self.addr
+            .send(CheckInput { messages })
+            .await
+            .map_err(|e| GatewayError::Internal(format!("guardrail pool unavailable: {e}")))?
+    }
+
+    /// Checks a whole answer.
+    pub async fn check_output(&self, text: String) -> Result<OutputVerdict, GatewayError> {
+        if text.len() <= INLINE_SCAN_BYTES {
+            self.stats.handled();
+            return Ok(check_output(&self.rules, &text));
+        }
+        self.addr
+            .send(CheckOutput { text })
+            .await
+            .map_err(|e| GatewayError::Internal(format!("guardrail pool unavailable: {e}")))
+    }
+}
+
+fn check_input(
+    rules: &Rules,
+    stats: &ActorStats,
+    mut messages: Vec<ChatMessage>,
+) -> Result<InputVerdict, GatewayError> {
+    for m in &messages {
+        // Instructions from the application are trusted; everything a user or tool wrote is not.
+        if matches!(m.role, Role::System | Role::Developer) {
+            continue;
+        }
+        if let Some(content) = &m.content
+            && let Err(b) = rules.check_injection(&content.text())
+        {
+            stats.error();
+            return Err(GatewayError::Blocked(format!(
+                "potential prompt injection ({})",
+                b.category
+            )));
+        }
+    }
+    let mut pii = Vec::new();
+    for m in &mut messages {
+        if let Some(content) = &mut m.content {
+            content.map_text(|t| rules.redact(t, &mut pii));
+        }
+    }
+    Ok(InputVerdict {
+        messages,
+        pii_detected: pii,
+    })
+}
+
+fn check_output(rules: &Rules, text: &str) -> OutputVerdict {
+    let reason = rules.check_output(text);
+    OutputVerdict {
+        passed: reason.is_none(),
+        reason: reason.map(|r| format!("unsafe content ({r})")),
+    }
+}
 
 /// One worker of the guardrail pool.
 pub struct GuardrailActor {
@@ -36,32 +134,7 @@ impl Handler<CheckInput> for GuardrailActor {
 
     fn handle(&mut self, msg: CheckInput, _: &mut Self::Context) -> Self::Result {
         self.stats.handled();
-        let mut messages = msg.messages;
-        for m in &messages {
-            // Instructions from the application are trusted; everything a user or tool wrote is not.
-            if matches!(m.role, Role::System | Role::Developer) {
-                continue;
-            }
-            if let Some(content) = &m.content
-                && let Err(b) = self.rules.check_injection(&content.text())
-            {
-                self.stats.error();
-                return Err(GatewayError::Blocked(format!(
-                    "potential prompt injection ({})",
-                    b.category
-                )));
-            }
-        }
-        let mut pii = Vec::new();
-        for m in &mut messages {
-            if let Some(content) = &mut m.content {
-                content.map_text(|t| self.rules.redact(t, &mut pii));
-            }
-        }
-        Ok(InputVerdict {
-            messages,
-            pii_detected: pii,
-        })
+        check_input(&self.rules, &self.stats, msg.messages)
     }
 }
 
@@ -70,10 +143,6 @@ impl Handler<CheckOutput> for GuardrailActor {
 
     fn handle(&mut self, msg: CheckOutput, _: &mut Self::Context) -> Self::Result {
         self.stats.handled();
-        let reason = self.rules.check_output(&msg.text);
-        MessageResult(OutputVerdict {
-            passed: reason.is_none(),
-            reason: reason.map(|r| format!("unsafe content ({r})")),
-        })
+        MessageResult(check_output(&self.rules, &msg.text))
     }
 }

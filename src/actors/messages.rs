@@ -6,12 +6,16 @@ use actix::prelude::*;
 use serde::Serialize;
 
 use super::{
-    cache::CacheStatsReport, cost::CostSummary, eval::EvalSummary, provider::ProviderActor,
+    cache::CacheStatsReport,
+    cost::CostSummary,
+    eval::EvalSummary,
+    provider::{ProviderActor, ProviderGate},
     stats::ActorSnapshot,
 };
 use crate::{
     config::RetryPolicy,
-    error::{GatewayError, ProviderError},
+    error::GatewayError,
+    error::ProviderError,
     providers::Upstream,
     wire::{ChatMessage, Usage},
 };
@@ -27,22 +31,14 @@ pub struct ProviderHandle {
     pub provider: Arc<str>,
     /// The model's actor.
     pub addr: Addr<ProviderActor>,
+    /// Its gate, for leases without a mailbox trip.
+    pub gate: Arc<ProviderGate>,
     /// USD per million input tokens.
     pub input_per_mtok: f64,
     /// USD per million output tokens.
     pub output_per_mtok: f64,
     /// Output cap of the model.
     pub max_output_tokens: u32,
-}
-
-/// Resolves a `model` field (a model or a route name) to its fallback chain.
-#[derive(Message)]
-#[rtype(result = "Result<Vec<ProviderHandle>, GatewayError>")]
-pub struct ResolveRoute {
-    /// Model or route name as the client sent it.
-    pub model: String,
-    /// Put this model first when given (a template's preferred model).
-    pub prefer: Option<String>,
 }
 
 /// Reported by a restarted child.
@@ -83,11 +79,6 @@ pub struct Lease {
     /// Keeps the call counted as in flight until dropped.
     pub in_flight: super::stats::InFlight,
 }
-
-/// Asks a provider for a lease; refused while the circuit is open or the model is disabled.
-#[derive(Message)]
-#[rtype(result = "Result<Lease, ProviderError>")]
-pub struct Acquire;
 
 /// The outcome of one upstream attempt, for the circuit breaker.
 #[derive(Message)]

@@ -1,6 +1,9 @@
 //! `ProviderActor`: one per configured model. Owns the model's connection pool, retry policy and
-//! circuit breaker. It never performs I/O itself: it lends a [`Lease`] to the request's task and
-//! takes back outcome reports, each handled in a short synchronous step.
+//! circuit breaker, and restarts fresh when a call crashes.
+//!
+//! It never performs I/O itself. Requests take a [`Lease`] from its [`ProviderGate`] in a short
+//! synchronous section (no mailbox trip on the hot path), run the call in their own task, and
+//! report the outcome back to the actor as a message, which updates the circuit.
 
 use std::{
     sync::Arc,
@@ -8,10 +11,11 @@ use std::{
 };
 
 use actix::prelude::*;
+use parking_lot::Mutex;
 use serde_json::json;
 
 use super::{
-    messages::{Acquire, ChildRestarted, Lease, ProviderFailed, ReportOutcome},
+    messages::{ChildRestarted, Lease, ProviderFailed, ReportOutcome},
     stats::{ActorStats, InFlight},
 };
 use crate::{
@@ -21,16 +25,69 @@ use crate::{
     providers::Upstream,
 };
 
-/// Mailbox size: requests beyond it wait for a slot rather than fail.
+/// Mailbox size: senders beyond it wait for a slot rather than fail.
 pub const MAILBOX_CAPACITY: usize = 4096;
+
+/// The part of a provider actor's state that requests read, behind a short lock.
+pub struct ProviderGate {
+    model: String,
+    disabled_reason: Option<String>,
+    retry: crate::config::RetryPolicy,
+    stats: Arc<ActorStats>,
+    state: Mutex<GateState>,
+}
+
+struct GateState {
+    upstream: Result<Arc<Upstream>, String>,
+    circuit: Circuit,
+    generation: u64,
+}
+
+impl ProviderGate {
+    /// Takes a lease to call the upstream; refused while disabled or the circuit is open.
+    pub fn acquire(&self) -> Result<Lease, ProviderError> {
+        if let Some(reason) = &self.disabled_reason {
+            return Err(ProviderError::Disabled {
+                model: self.model.clone(),
+                reason: reason.clone(),
+            });
+        }
+        let mut st = self.state.lock();
+        let upstream = match &st.upstream {
+            Ok(u) => u.clone(),
+            Err(e) => return Err(ProviderError::Connect(e.clone())),
+        };
+        if !st.circuit.try_acquire(Instant::now()) {
+            return Err(ProviderError::CircuitOpen(self.model.clone()));
+        }
+        let generation = st.generation;
+        drop(st);
+        self.stats.handled();
+        Ok(Lease {
+            upstream,
+            retry: self.retry.clone(),
+            generation,
+            in_flight: InFlight::enter(&self.stats),
+        })
+    }
+
+    /// The circuit state now.
+    pub fn circuit_state(&self) -> CircuitState {
+        self.state.lock().circuit.state(Instant::now())
+    }
+
+    /// Whether a success would change the circuit; when not, it needs no message to the actor.
+    pub fn success_changes_state(&self) -> bool {
+        let st = self.state.lock();
+        st.circuit.failures() > 0 || st.circuit.state(Instant::now()) != CircuitState::Closed
+    }
+}
 
 /// The actor for one model.
 pub struct ProviderActor {
     model: ModelConfig,
     provider: ProviderConfig,
-    upstream: Result<Arc<Upstream>, String>,
-    circuit: Circuit,
-    generation: u64,
+    gate: Arc<ProviderGate>,
     stats: Arc<ActorStats>,
     supervisor: Recipient<ChildRestarted>,
     stop_reason: Option<String>,
@@ -39,18 +96,26 @@ pub struct ProviderActor {
 }
 
 impl ProviderActor {
-    /// A new actor for `model`, served by `provider`.
+    /// A new actor for `model`, served by `provider`, and the gate requests use.
     pub fn new(
         model: ModelConfig,
         provider: ProviderConfig,
         stats: Arc<ActorStats>,
         supervisor: Recipient<ChildRestarted>,
-    ) -> Self {
-        let circuit = Circuit::new(model.circuit.clone(), model.timeouts.request);
+    ) -> (Self, Arc<ProviderGate>) {
+        let gate = Arc::new(ProviderGate {
+            model: model.name.clone(),
+            disabled_reason: model.disabled_reason.clone(),
+            retry: model.retry.clone(),
+            stats: stats.clone(),
+            state: Mutex::new(GateState {
+                upstream: Err("not started".into()),
+                circuit: Circuit::new(model.circuit.clone(), model.timeouts.request),
+                generation: 0,
+            }),
+        });
         let mut actor = ProviderActor {
-            upstream: Err(String::new()),
-            circuit,
-            generation: 0,
+            gate: gate.clone(),
             stats,
             supervisor,
             stop_reason: None,
@@ -59,35 +124,47 @@ impl ProviderActor {
             model,
             provider,
         };
-        actor.rebuild();
-        actor
+        actor.rebuild(0);
+        (actor, gate)
     }
 
     /// Builds a fresh upstream (a new connection pool) and resets the circuit.
-    fn rebuild(&mut self) {
-        self.circuit = Circuit::new(self.model.circuit.clone(), self.model.timeouts.request);
-        self.upstream = Upstream::new(&self.model, &self.provider)
+    fn rebuild(&mut self, generation: u64) {
+        let upstream = Upstream::new(&self.model, &self.provider)
             .map(Arc::new)
             .map_err(|e| e.to_string());
-        let status = match (&self.model.disabled_reason, &self.upstream) {
+        let status = match (&self.model.disabled_reason, &upstream) {
             (Some(_), _) => "disabled",
             (None, Err(_)) => "broken",
             (None, Ok(_)) => "running",
         };
+        {
+            let mut st = self.gate.state.lock();
+            st.upstream = upstream;
+            st.circuit = Circuit::new(self.model.circuit.clone(), self.model.timeouts.request);
+            st.generation = generation;
+        }
         self.stats.set_status(status);
         self.publish_state();
     }
 
     fn publish_state(&self) {
-        let now = Instant::now();
+        let (circuit, failures, generation) = {
+            let st = self.gate.state.lock();
+            (
+                st.circuit.state(Instant::now()),
+                st.circuit.failures(),
+                st.generation,
+            )
+        };
         self.stats.set_state(json!({
             "provider": self.provider.name,
             "provider_kind": self.provider.kind.to_string(),
             "standing_in_for": self.model.standing_in_for,
             "upstream_model": self.model.upstream_model,
-            "circuit": self.circuit.state(now),
-            "consecutive_failures": self.circuit.failures(),
-            "generation": self.generation,
+            "circuit": circuit,
+            "consecutive_failures": failures,
+            "generation": generation,
             "retries": self.retries,
             "last_error": self.last_error,
             "disabled_reason": self.model.disabled_reason,
@@ -98,11 +175,6 @@ impl ProviderActor {
                 "jitter": self.model.retry.jitter,
             },
         }));
-    }
-
-    /// The circuit state now (for readiness).
-    pub fn circuit_state(&self) -> CircuitState {
-        self.circuit.state(Instant::now())
     }
 }
 
@@ -118,48 +190,17 @@ impl Actor for ProviderActor {
 
 impl Supervised for ProviderActor {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
-        self.generation += 1;
+        let generation = self.gate.state.lock().generation + 1;
         let reason = self
             .stop_reason
             .take()
             .unwrap_or_else(|| "stopped".to_string());
         tracing::warn!(model = %self.model.name, %reason, "provider actor restarting");
-        self.rebuild();
+        self.rebuild(generation);
         self.supervisor.do_send(ChildRestarted {
             name: self.model.name.clone(),
             reason,
         });
-    }
-}
-
-impl Handler<Acquire> for ProviderActor {
-    type Result = Result<Lease, ProviderError>;
-
-    fn handle(&mut self, _: Acquire, _: &mut Self::Context) -> Self::Result {
-        self.stats.handled();
-        if let Some(reason) = &self.model.disabled_reason {
-            return Err(ProviderError::Disabled {
-                model: self.model.name.clone(),
-                reason: reason.clone(),
-            });
-        }
-        let upstream = match &self.upstream {
-            Ok(u) => u.clone(),
-            Err(e) => return Err(ProviderError::Connect(e.clone())),
-        };
-        let before = self.circuit.state(Instant::now());
-        if !self.circuit.try_acquire(Instant::now()) {
-            return Err(ProviderError::CircuitOpen(self.model.name.clone()));
-        }
-        if before != CircuitState::Closed {
-            self.publish_state();
-        }
-        Ok(Lease {
-            upstream,
-            retry: self.model.retry.clone(),
-            generation: self.generation,
-            in_flight: InFlight::enter(&self.stats),
-        })
     }
 }
 
@@ -168,27 +209,28 @@ impl Handler<ReportOutcome> for ProviderActor {
 
     fn handle(&mut self, msg: ReportOutcome, _: &mut Self::Context) {
         self.stats.handled();
-        if msg.generation != self.generation {
+        let now = Instant::now();
+        let mut st = self.gate.state.lock();
+        if msg.generation != st.generation {
             return;
         }
         match msg.error {
             None => {
-                let was = self.circuit.state(Instant::now());
-                self.circuit.on_success();
-                if was != CircuitState::Closed || self.last_error.is_some() {
-                    self.last_error = None;
-                    self.publish_state();
-                }
+                st.circuit.on_success();
+                drop(st);
+                self.publish_state();
             }
             Some(e) => {
+                let opened = e.counts_against_circuit() && st.circuit.on_failure(now);
+                drop(st);
                 self.stats.error();
                 if msg.retrying {
                     self.retries += 1;
                 }
-                self.last_error = Some(e.to_string());
-                if e.counts_against_circuit() && self.circuit.on_failure(Instant::now()) {
+                if opened {
                     tracing::warn!(model = %self.model.name, error = %e, "circuit opened");
                 }
+                self.last_error = Some(e.to_string());
                 self.publish_state();
             }
         }
@@ -201,7 +243,8 @@ impl Handler<ProviderFailed> for ProviderActor {
     fn handle(&mut self, msg: ProviderFailed, ctx: &mut Self::Context) {
         self.stats.handled();
         self.stats.error();
-        if msg.generation.is_none_or(|g| g == self.generation) {
+        let current = self.gate.state.lock().generation;
+        if msg.generation.is_none_or(|g| g == current) {
             self.stats.set_status("restarting");
             self.stop_reason = Some(msg.reason);
             ctx.stop();

@@ -1,6 +1,9 @@
 //! `Supervisor`: starts every actor, restarts failed ones (through actix's supervision, which
-//! keeps each address valid across restarts), keeps restart counts and reasons, and resolves
-//! each request's model or route to its chain of provider actors.
+//! keeps each address valid across restarts), keeps restart counts and reasons, and owns the
+//! routing table that maps a request's model or route to its chain of provider actors.
+//!
+//! The table is published as an immutable [`RouteTable`] that handlers read directly: a mailbox
+//! trip per request would cost two thread hops for a lookup that never changes while running.
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -10,10 +13,8 @@ use super::{
     cache::CacheActor,
     cost::CostActor,
     eval::EvalActor,
-    guardrail::GuardrailActor,
-    messages::{
-        ChildRestarted, ListActors, ProviderFailed, ProviderHandle, ResolveRoute, RestartProvider,
-    },
+    guardrail::Guardrails,
+    messages::{ChildRestarted, ListActors, ProviderFailed, ProviderHandle, RestartProvider},
     provider::ProviderActor,
     stats::{ActorSnapshot, ActorStats},
 };
@@ -24,24 +25,61 @@ use crate::{config::Config, error::GatewayError, guardrails::Rules};
 pub struct Services {
     /// The Supervisor.
     pub supervisor: Addr<Supervisor>,
-    /// Guardrail pool.
-    pub guardrail: Addr<GuardrailActor>,
+    /// The Supervisor's routing table.
+    pub routes: Arc<RouteTable>,
+    /// Guardrails: inline for small texts, a sync pool for large ones.
+    pub guardrails: Guardrails,
     /// Response cache.
     pub cache: Addr<CacheActor>,
     /// Cost accounting.
     pub cost: Addr<CostActor>,
     /// Evaluation log.
     pub eval: Addr<EvalActor>,
-    /// Compiled guardrail rules, for scanning streams chunk by chunk without a mailbox trip.
-    pub rules: Arc<Rules>,
 }
 
 /// The root actor.
 pub struct Supervisor {
-    config: Arc<Config>,
-    providers: BTreeMap<String, ProviderHandle>,
+    routes: Arc<RouteTable>,
     children: Vec<Arc<ActorStats>>,
     stats: Arc<ActorStats>,
+}
+
+/// Models and routes to provider actors; read-only once published.
+pub struct RouteTable {
+    providers: BTreeMap<String, ProviderHandle>,
+    routes: BTreeMap<String, Vec<String>>,
+}
+
+impl RouteTable {
+    /// The fallback chain for a model or route name; `prefer` goes first when given.
+    pub fn resolve(
+        &self,
+        model: &str,
+        prefer: Option<&str>,
+    ) -> Result<Vec<ProviderHandle>, GatewayError> {
+        if let Some(handle) = self.providers.get(model) {
+            return Ok(vec![handle.clone()]);
+        }
+        let Some(route) = self.routes.get(model) else {
+            return Err(GatewayError::ModelNotFound(model.to_string()));
+        };
+        let mut chain: Vec<ProviderHandle> = route
+            .iter()
+            .filter_map(|n| self.providers.get(n).cloned())
+            .collect();
+        if let Some(prefer) = prefer
+            && let Some(handle) = self.providers.get(prefer)
+        {
+            chain.retain(|h| *h.model != *prefer);
+            chain.insert(0, handle.clone());
+        }
+        Ok(chain)
+    }
+
+    /// The handle of one model.
+    pub fn provider(&self, model: &str) -> Option<&ProviderHandle> {
+        self.providers.get(model)
+    }
 }
 
 impl Supervisor {
@@ -54,8 +92,7 @@ impl Supervisor {
         let cost_stats = ActorStats::new("cost", "cost");
         let eval_stats = ActorStats::new("eval", "eval");
 
-        let guardrail =
-            GuardrailActor::start(guardrail_threads, rules.clone(), guard_stats.clone());
+        let guardrails = Guardrails::start(guardrail_threads, rules, guard_stats.clone());
         let cache = {
             let (cfg, s) = (config.cache.clone(), cache_stats.clone());
             actix::Supervisor::start(move |_| CacheActor::new(&cfg, s))
@@ -69,44 +106,48 @@ impl Supervisor {
             actix::Supervisor::start(move |_| EvalActor::new(s))
         };
 
-        let children = vec![guard_stats, cache_stats, cost_stats, eval_stats];
-        let supervisor = Supervisor::create(move |ctx| {
-            let me = ctx.address().recipient::<ChildRestarted>();
-            let mut sup = Supervisor {
-                providers: BTreeMap::new(),
-                children,
-                stats,
-                config: config.clone(),
+        let mut children = vec![guard_stats, cache_stats, cost_stats, eval_stats];
+        let ctx = Context::<Supervisor>::new();
+        let me = ctx.address().recipient::<ChildRestarted>();
+        let mut providers = BTreeMap::new();
+        for (name, model) in &config.models {
+            let Some(provider) = config.providers.get(&model.provider) else {
+                continue;
             };
-            for (name, model) in &config.models {
-                let Some(provider) = config.providers.get(&model.provider) else {
-                    continue;
-                };
-                let pstats = ActorStats::new("provider", name.clone());
-                let (m, p, s, r) = (model.clone(), provider.clone(), pstats.clone(), me.clone());
-                let addr = actix::Supervisor::start(move |_| ProviderActor::new(m, p, s, r));
-                sup.children.push(pstats);
-                sup.providers.insert(
-                    name.clone(),
-                    ProviderHandle {
-                        model: Arc::from(name.as_str()),
-                        provider: Arc::from(model.provider.as_str()),
-                        addr,
-                        input_per_mtok: model.input_per_mtok,
-                        output_per_mtok: model.output_per_mtok,
-                        max_output_tokens: model.max_output_tokens,
-                    },
-                );
-            }
-            sup
+            let pstats = ActorStats::new("provider", name.clone());
+            let (actor, gate) =
+                ProviderActor::new(model.clone(), provider.clone(), pstats.clone(), me.clone());
+            let addr = actix::Supervisor::start(move |_| actor);
+            children.push(pstats);
+            providers.insert(
+                name.clone(),
+                ProviderHandle {
+                    model: Arc::from(name.as_str()),
+                    provider: Arc::from(model.provider.as_str()),
+                    addr,
+                    gate,
+                    input_per_mtok: model.input_per_mtok,
+                    output_per_mtok: model.output_per_mtok,
+                    max_output_tokens: model.max_output_tokens,
+                },
+            );
+        }
+        let routes = Arc::new(RouteTable {
+            providers,
+            routes: config.routes.clone(),
+        });
+        let supervisor = ctx.run(Supervisor {
+            routes: routes.clone(),
+            children,
+            stats,
         });
         Ok(Services {
             supervisor,
-            guardrail,
+            routes,
+            guardrails,
             cache,
             cost,
             eval,
-            rules,
         })
     }
 }
@@ -116,34 +157,10 @@ impl Actor for Supervisor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(super::provider::MAILBOX_CAPACITY);
-        tracing::info!(providers = self.providers.len(), "supervisor started");
-    }
-}
-
-impl Handler<ResolveRoute> for Supervisor {
-    type Result = Result<Vec<ProviderHandle>, GatewayError>;
-
-    fn handle(&mut self, msg: ResolveRoute, _: &mut Self::Context) -> Self::Result {
-        self.stats.handled();
-        let names: Vec<&String> = if let Some(handle) = self.providers.get(&msg.model) {
-            return Ok(vec![handle.clone()]);
-        } else if let Some(route) = self.config.routes.get(&msg.model) {
-            route.iter().collect()
-        } else {
-            self.stats.error();
-            return Err(GatewayError::ModelNotFound(msg.model));
-        };
-        let mut chain: Vec<ProviderHandle> = names
-            .into_iter()
-            .filter_map(|n| self.providers.get(n).cloned())
-            .collect();
-        if let Some(prefer) = msg.prefer
-            && let Some(handle) = self.providers.get(&prefer)
-        {
-            chain.retain(|h| *h.model != *prefer);
-            chain.insert(0, handle.clone());
-        }
-        Ok(chain)
+        tracing::info!(
+            providers = self.routes.providers.len(),
+            "supervisor started"
+        );
     }
 }
 
@@ -175,7 +192,7 @@ impl Handler<RestartProvider> for Supervisor {
 
     fn handle(&mut self, msg: RestartProvider, _: &mut Self::Context) -> Self::Result {
         self.stats.handled();
-        let handle = self.providers.get(&msg.model).ok_or_else(|| {
+        let handle = self.routes.provider(&msg.model).ok_or_else(|| {
             GatewayError::invalid(
                 format!("No provider actor serves model `{}`", msg.model),
                 Some("model"),

@@ -2,10 +2,11 @@
 
 use std::future::Future;
 
+use futures_util::FutureExt;
 use tokio::task::JoinHandle;
 
 use crate::{
-    actors::messages::{Acquire, Lease, ProviderFailed, ProviderHandle, ReportOutcome},
+    actors::messages::{Lease, ProviderFailed, ProviderHandle, ReportOutcome},
     backoff,
     error::ProviderError,
     providers::{Completion, UpstreamRequest},
@@ -25,18 +26,33 @@ impl<T> AbortOnDrop<T> {
     pub async fn join(&mut self) -> Result<T, ProviderError> {
         (&mut self.0).await.map_err(|e| {
             if e.is_panic() {
-                let msg = e.into_panic();
-                let text = msg
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| msg.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "unknown panic".into());
-                ProviderError::Crashed(format!("upstream task panicked: {text}"))
+                crashed(e.into_panic())
             } else {
                 ProviderError::Crashed("upstream task was cancelled".into())
             }
         })
     }
+}
+
+/// The error for a panicked upstream call.
+fn crashed(payload: Box<dyn std::any::Any + Send>) -> ProviderError {
+    let text = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into());
+    ProviderError::Crashed(format!("upstream call panicked: {text}"))
+}
+
+/// Runs `fut` in place, turning a panic into [`ProviderError::Crashed`]. Cheaper than a task
+/// for a call the request simply awaits; dropping the request drops (cancels) the call.
+pub async fn catch_crash<T>(
+    fut: impl Future<Output = Result<T, ProviderError>>,
+) -> Result<T, ProviderError> {
+    std::panic::AssertUnwindSafe(fut)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|p| Err(crashed(p)))
 }
 
 /// Runs `fut` on the runtime as its own task.
@@ -48,16 +64,13 @@ where
     AbortOnDrop(tokio::spawn(fut))
 }
 
-/// Asks the provider actor for a lease.
-pub async fn acquire(handle: &ProviderHandle) -> Result<Lease, ProviderError> {
-    handle
-        .addr
-        .send(Acquire)
-        .await
-        .map_err(|_| ProviderError::Unavailable)?
+/// Takes a lease from the provider's gate.
+pub fn acquire(handle: &ProviderHandle) -> Result<Lease, ProviderError> {
+    handle.gate.acquire()
 }
 
-/// Tells the actor how an attempt went; a crash also stops it for a restart.
+/// Tells the actor how an attempt went; a crash also stops it for a restart. A success that
+/// changes nothing (closed circuit, no failures counted) sends no message.
 pub fn report(
     handle: &ProviderHandle,
     lease: &Lease,
@@ -69,6 +82,9 @@ pub fn report(
             generation: Some(lease.generation),
             reason: reason.clone(),
         });
+    }
+    if error.is_none() && !handle.gate.success_changes_state() {
+        return;
     }
     handle.addr.do_send(ReportOutcome {
         generation: lease.generation,
@@ -100,18 +116,16 @@ pub async fn complete_with_retries(
 ) -> Result<Completion, ProviderError> {
     let mut retry = 0;
     loop {
-        let lease = acquire(handle).await?;
+        let lease = acquire(handle)?;
         let upstream = lease.upstream.clone();
         let r = req.clone();
         let limit = upstream.timeouts.request;
-        let result = spawn_guarded(async move {
+        let result = catch_crash(async move {
             tokio::time::timeout(limit, upstream.complete(&r))
                 .await
                 .unwrap_or(Err(ProviderError::Timeout("the whole answer")))
         })
-        .join()
-        .await
-        .and_then(|r| r);
+        .await;
         match result {
             Ok(c) => {
                 report(handle, &lease, None, false);

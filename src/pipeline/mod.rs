@@ -18,8 +18,7 @@ use crate::{
     actors::{
         cost::price,
         messages::{
-            CacheLookup, CacheStore, CachedAnswer, CheckInput, CheckOutput, ProviderHandle,
-            RecordEval, RecordUsage, ResolveRoute,
+            CacheLookup, CacheStore, CachedAnswer, ProviderHandle, RecordEval, RecordUsage,
         },
         supervisor::Services,
     },
@@ -169,10 +168,6 @@ pub fn new_request_id() -> String {
     format!("req_{:024x}", rand::random::<u128>() >> 32)
 }
 
-fn mailbox(e: actix::MailboxError) -> GatewayError {
-    GatewayError::Internal(format!("actor unavailable: {e}"))
-}
-
 impl Gateway {
     /// Routes, checks and looks up a request; nothing is sent upstream yet.
     pub async fn prepare(
@@ -186,21 +181,9 @@ impl Gateway {
         let started = Instant::now();
         let chain = self
             .services
-            .supervisor
-            .send(ResolveRoute {
-                model: req.model.clone(),
-                prefer,
-            })
-            .await
-            .map_err(mailbox)??;
-        let verdict = self
-            .services
-            .guardrail
-            .send(CheckInput {
-                messages: req.messages,
-            })
-            .await
-            .map_err(mailbox)??;
+            .routes
+            .resolve(&req.model, prefer.as_deref())?;
+        let verdict = self.services.guardrails.check_input(req.messages).await?;
         let upstream = UpstreamRequest {
             messages: verdict.messages,
             max_tokens: req.max_completion_tokens.or(req.max_tokens),
@@ -266,12 +249,9 @@ impl Gateway {
                 Ok(c) => {
                     let verdict = self
                         .services
-                        .guardrail
-                        .send(CheckOutput {
-                            text: c.text.clone(),
-                        })
-                        .await
-                        .map_err(mailbox)?;
+                        .guardrails
+                        .check_output(c.text.clone())
+                        .await?;
                     let (usage, estimated) = match c.usage {
                         Some(u) => (u, false),
                         None => (

@@ -88,7 +88,7 @@ pub struct StreamRelay {
 impl StreamRelay {
     /// A relay for a prepared request.
     pub fn new(gw: Gateway, p: Prepared) -> Self {
-        let rules = gw.services.rules.clone();
+        let rules = gw.services.guardrails.rules.clone();
         let request = p.upstream.clone();
         let mut relay = StreamRelay {
             gw,
@@ -169,7 +169,7 @@ impl StreamRelay {
     /// Starts a call on the next available model of the chain; `false` when none is left.
     async fn start_attempt(&mut self) -> bool {
         while let Some(handle) = self.p.chain.get(self.pos).cloned() {
-            match acquire(&handle).await {
+            match acquire(&handle) {
                 Ok(lease) => {
                     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
                     let upstream = lease.upstream.clone();

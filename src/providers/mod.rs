@@ -81,13 +81,17 @@ pub struct Upstream {
     /// Provider name.
     pub provider: String,
     kind: ProviderKind,
-    base_url: String,
-    api_key: Option<Secret>,
+    /// The full URL of the chat endpoint, parsed once.
+    endpoint: Option<reqwest::Url>,
+    /// Headers every call carries: credentials (marked sensitive) and the API version.
+    fixed_headers: reqwest::header::HeaderMap,
     /// Timeouts of this model.
     pub timeouts: Timeouts,
     /// Output token cap of this model.
     pub max_output_tokens: u32,
-    client: reqwest::Client,
+    /// One pool per runtime thread: a pooled connection is driven by a task on the runtime that
+    /// opened it, so sharing one pool across worker threads would add two thread hops per call.
+    pools: parking_lot::Mutex<Vec<(std::thread::ThreadId, reqwest::Client)>>,
     mock: Option<mock::Simulator>,
 }
 
@@ -104,23 +108,29 @@ impl std::fmt::Debug for Upstream {
 impl Upstream {
     /// Builds the upstream with a fresh connection pool.
     pub fn new(model: &ModelConfig, provider: &ProviderConfig) -> Result<Upstream, ProviderError> {
-        let client = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .connect_timeout(model.timeouts.connect)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(512)
-            .build()
-            .map_err(|e| ProviderError::Connect(format!("cannot build HTTP client: {e}")))?;
+        let client = build_client(&model.timeouts)?;
+        let path = match provider.kind {
+            ProviderKind::OpenAi => Some("/chat/completions"),
+            ProviderKind::Anthropic => Some("/messages"),
+            ProviderKind::Mock => None,
+        };
+        let endpoint = path
+            .map(|p| {
+                reqwest::Url::parse(&format!("{}{p}", provider.base_url)).map_err(|e| {
+                    ProviderError::Connect(format!("invalid base_url {:?}: {e}", provider.base_url))
+                })
+            })
+            .transpose()?;
         Ok(Upstream {
+            endpoint,
+            fixed_headers: fixed_headers(provider.kind, provider.api_key.as_ref())?,
             model: model.name.clone(),
             upstream_model: model.upstream_model.clone(),
             provider: provider.name.clone(),
             kind: provider.kind,
-            base_url: provider.base_url.clone(),
-            api_key: provider.api_key.clone(),
             timeouts: model.timeouts.clone(),
             max_output_tokens: model.max_output_tokens,
-            client,
+            pools: parking_lot::Mutex::new(vec![(std::thread::current().id(), client)]),
             mock: provider
                 .mock
                 .as_ref()
@@ -133,25 +143,34 @@ impl Upstream {
         self.kind
     }
 
-    fn post(&self, path: &str, body: Vec<u8>, request_id: &str) -> reqwest::RequestBuilder {
-        let mut rb = self
-            .client
-            .post(format!("{}{}", self.base_url, path))
-            .header("content-type", "application/json")
-            .header("x-request-id", request_id)
-            .timeout(self.timeouts.request)
-            .body(body);
-        match (self.kind, &self.api_key) {
-            (ProviderKind::Anthropic, key) => {
-                rb = rb.header("anthropic-version", anthropic::API_VERSION);
-                if let Some(k) = key {
-                    rb = rb.header("x-api-key", k.expose());
-                }
-            }
-            (_, Some(k)) => rb = rb.bearer_auth(k.expose()),
-            (_, None) => {}
+    /// This thread's pool, created on first use.
+    fn client(&self) -> Result<reqwest::Client, ProviderError> {
+        let me = std::thread::current().id();
+        let mut pools = self.pools.lock();
+        if let Some((_, c)) = pools.iter().find(|(t, _)| *t == me) {
+            return Ok(c.clone());
         }
-        rb
+        let c = build_client(&self.timeouts)?;
+        pools.push((me, c.clone()));
+        Ok(c)
+    }
+
+    fn post(
+        &self,
+        body: Vec<u8>,
+        request_id: &str,
+    ) -> Result<reqwest::RequestBuilder, ProviderError> {
+        let url = self
+            .endpoint
+            .clone()
+            .ok_or_else(|| ProviderError::Protocol("provider has no HTTP endpoint".into()))?;
+        // The caller bounds the whole call with its own timeout (see the pipeline).
+        Ok(self
+            .client()?
+            .post(url)
+            .headers(self.fixed_headers.clone())
+            .header("x-request-id", request_id)
+            .body(body))
     }
 
     async fn send(&self, rb: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
@@ -174,9 +193,7 @@ impl Upstream {
             ProviderKind::OpenAi => {
                 let body =
                     openai::request_body(req, &self.upstream_model, self.max_output_tokens, false)?;
-                let resp = self
-                    .send(self.post("/chat/completions", body, &req.request_id))
-                    .await?;
+                let resp = self.send(self.post(body, &req.request_id)?).await?;
                 let bytes = resp.bytes().await.map_err(from_reqwest)?;
                 openai::parse_completion(&bytes)
             }
@@ -187,9 +204,7 @@ impl Upstream {
                     self.max_output_tokens,
                     false,
                 )?;
-                let resp = self
-                    .send(self.post("/messages", body, &req.request_id))
-                    .await?;
+                let resp = self.send(self.post(body, &req.request_id)?).await?;
                 let bytes = resp.bytes().await.map_err(from_reqwest)?;
                 anthropic::parse_completion(&bytes)
             }
@@ -203,7 +218,7 @@ impl Upstream {
         req: &UpstreamRequest,
         tx: &mpsc::Sender<ProviderEvent>,
     ) -> Result<StreamEnd, ProviderError> {
-        let (path, body) = match self.kind {
+        let body = match self.kind {
             ProviderKind::Mock => {
                 return match &self.mock {
                     Some(sim) => sim.stream(req, tx).await,
@@ -212,16 +227,14 @@ impl Upstream {
                     )),
                 };
             }
-            ProviderKind::OpenAi => (
-                "/chat/completions",
-                openai::request_body(req, &self.upstream_model, self.max_output_tokens, true)?,
-            ),
-            ProviderKind::Anthropic => (
-                "/messages",
-                anthropic::request_body(req, &self.upstream_model, self.max_output_tokens, true)?,
-            ),
+            ProviderKind::OpenAi => {
+                openai::request_body(req, &self.upstream_model, self.max_output_tokens, true)?
+            }
+            ProviderKind::Anthropic => {
+                anthropic::request_body(req, &self.upstream_model, self.max_output_tokens, true)?
+            }
         };
-        let rb = self.post(path, body, &req.request_id);
+        let rb = self.post(body, &req.request_id)?;
         let resp = tokio::select! {
             r = self.send(rb) => r?,
             _ = tx.closed() => return Ok(StreamEnd { cancelled: true, ..StreamEnd::default() }),
@@ -300,6 +313,46 @@ impl StreamDecoder {
             )),
         }
     }
+}
+
+fn fixed_headers(
+    kind: ProviderKind,
+    key: Option<&Secret>,
+) -> Result<reqwest::header::HeaderMap, ProviderError> {
+    use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+    let bad = |_| ProviderError::Protocol("the API key is not a valid header value".into());
+    let mut h = HeaderMap::new();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    match (kind, key) {
+        (ProviderKind::Anthropic, key) => {
+            h.insert(
+                "anthropic-version",
+                HeaderValue::from_static(anthropic::API_VERSION),
+            );
+            if let Some(k) = key {
+                let mut v = HeaderValue::from_str(k.expose()).map_err(bad)?;
+                v.set_sensitive(true);
+                h.insert("x-api-key", v);
+            }
+        }
+        (_, Some(k)) => {
+            let mut v = HeaderValue::from_str(&format!("Bearer {}", k.expose())).map_err(bad)?;
+            v.set_sensitive(true);
+            h.insert(AUTHORIZATION, v);
+        }
+        (_, None) => {}
+    }
+    Ok(h)
+}
+
+fn build_client(timeouts: &Timeouts) -> Result<reqwest::Client, ProviderError> {
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .connect_timeout(timeouts.connect)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(512)
+        .build()
+        .map_err(|e| ProviderError::Connect(format!("cannot build HTTP client: {e}")))
 }
 
 fn from_reqwest(e: reqwest::Error) -> ProviderError {

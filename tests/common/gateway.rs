@@ -1,5 +1,5 @@
 //! Starts the real gateway in-process on an ephemeral port, with its own actix system thread.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use actix_web::dev::ServerHandle;
 use serde_json::Value;
