@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{
+    inbox::{Drain, Inbox},
     messages::{GetCosts, RecordUsage},
     stats::ActorStats,
 };
@@ -67,13 +68,15 @@ pub struct CostActor {
     estimated: u64,
     by_user: HashMap<String, Totals>,
     by_model: HashMap<String, Totals>,
+    inbox: Arc<Inbox<RecordUsage>>,
     stats: Arc<ActorStats>,
 }
 
 impl CostActor {
-    /// An empty ledger.
-    pub fn new(stats: Arc<ActorStats>) -> Self {
+    /// An empty ledger fed by `inbox`.
+    pub fn new(inbox: Arc<Inbox<RecordUsage>>, stats: Arc<ActorStats>) -> Self {
         CostActor {
+            inbox,
             total: Totals::default(),
             cache_hits: 0,
             estimated: 0,
@@ -81,6 +84,32 @@ impl CostActor {
             by_model: HashMap::new(),
             stats,
         }
+    }
+
+    fn apply(&mut self, r: RecordUsage) {
+        self.stats.handled();
+        self.total.add(&r);
+        self.by_user.entry(r.user.clone()).or_default().add(&r);
+        self.by_model.entry(r.model.clone()).or_default().add(&r);
+        if r.cache_hit {
+            self.cache_hits += 1;
+        }
+        if r.estimated {
+            self.estimated += 1;
+        }
+    }
+
+    fn drain(&mut self) {
+        let batch = self.inbox.take();
+        if batch.is_empty() {
+            return;
+        }
+        for r in batch {
+            self.apply(r);
+        }
+        self.stats.set_state(json!({
+            "requests": self.total.requests, "cost_usd": self.total.cost_usd, "users": self.by_user.len(),
+        }));
     }
 
     fn summary(&self) -> CostSummary {
@@ -109,6 +138,12 @@ impl Actor for CostActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(super::provider::MAILBOX_CAPACITY);
+        ctx.run_interval(super::DRAIN_INTERVAL, |act, _| act.drain());
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.drain();
+        Running::Stop
     }
 }
 
@@ -118,19 +153,16 @@ impl Handler<RecordUsage> for CostActor {
     type Result = ();
 
     fn handle(&mut self, r: RecordUsage, _: &mut Self::Context) {
-        self.stats.handled();
-        self.total.add(&r);
-        self.by_user.entry(r.user.clone()).or_default().add(&r);
-        self.by_model.entry(r.model.clone()).or_default().add(&r);
-        if r.cache_hit {
-            self.cache_hits += 1;
-        }
-        if r.estimated {
-            self.estimated += 1;
-        }
-        self.stats.set_state(json!({
-            "requests": self.total.requests, "cost_usd": self.total.cost_usd, "users": self.by_user.len(),
-        }));
+        self.drain();
+        self.apply(r);
+    }
+}
+
+impl Handler<Drain> for CostActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Drain, _: &mut Self::Context) {
+        self.drain();
     }
 }
 
@@ -139,6 +171,7 @@ impl Handler<GetCosts> for CostActor {
 
     fn handle(&mut self, _: GetCosts, _: &mut Self::Context) -> Self::Result {
         self.stats.handled();
+        self.drain();
         MessageResult(self.summary())
     }
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{
+    inbox::{Drain, Inbox},
     messages::{GetEvalSummary, RecordEval},
     stats::ActorStats,
 };
@@ -53,13 +54,15 @@ pub struct EvalSummary {
 pub struct EvalActor {
     groups: BTreeMap<(String, String, String), EvalGroup>,
     recent: VecDeque<RecordEval>,
+    inbox: Arc<Inbox<RecordEval>>,
     stats: Arc<ActorStats>,
 }
 
 impl EvalActor {
-    /// An empty log.
-    pub fn new(stats: Arc<ActorStats>) -> Self {
+    /// An empty log fed by `inbox`.
+    pub fn new(inbox: Arc<Inbox<RecordEval>>, stats: Arc<ActorStats>) -> Self {
         EvalActor {
+            inbox,
             groups: BTreeMap::new(),
             recent: VecDeque::with_capacity(RECENT),
             stats,
@@ -72,15 +75,19 @@ impl Actor for EvalActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(super::provider::MAILBOX_CAPACITY);
+        ctx.run_interval(super::DRAIN_INTERVAL, |act, _| act.drain());
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        self.drain();
+        Running::Stop
     }
 }
 
 impl Supervised for EvalActor {}
 
-impl Handler<RecordEval> for EvalActor {
-    type Result = ();
-
-    fn handle(&mut self, r: RecordEval, _: &mut Self::Context) {
+impl EvalActor {
+    fn apply(&mut self, r: RecordEval) {
         self.stats.handled();
         let key = (r.template.clone(), r.version.clone(), r.model.clone());
         let g = self.groups.entry(key).or_insert_with(|| EvalGroup {
@@ -100,8 +107,35 @@ impl Handler<RecordEval> for EvalActor {
             self.recent.pop_front();
         }
         self.recent.push_back(r);
+    }
+
+    fn drain(&mut self) {
+        let batch = self.inbox.take();
+        if batch.is_empty() {
+            return;
+        }
+        for r in batch {
+            self.apply(r);
+        }
         self.stats
             .set_state(json!({"groups": self.groups.len(), "recent": self.recent.len()}));
+    }
+}
+
+impl Handler<RecordEval> for EvalActor {
+    type Result = ();
+
+    fn handle(&mut self, r: RecordEval, _: &mut Self::Context) {
+        self.drain();
+        self.apply(r);
+    }
+}
+
+impl Handler<Drain> for EvalActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Drain, _: &mut Self::Context) {
+        self.drain();
     }
 }
 
@@ -110,6 +144,7 @@ impl Handler<GetEvalSummary> for EvalActor {
 
     fn handle(&mut self, _: GetEvalSummary, _: &mut Self::Context) -> Self::Result {
         self.stats.handled();
+        self.drain();
         MessageResult(EvalSummary {
             groups: self.groups.values().cloned().collect(),
             recent: self.recent.iter().cloned().collect(),

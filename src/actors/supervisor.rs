@@ -14,11 +14,18 @@ use super::{
     cost::CostActor,
     eval::EvalActor,
     guardrail::Guardrails,
-    messages::{ChildRestarted, ListActors, ProviderFailed, ProviderHandle, RestartProvider},
+    inbox::Inbox,
+    messages::{
+        ChildRestarted, ListActors, ProviderFailed, ProviderHandle, RecordEval, RecordUsage,
+        RestartProvider,
+    },
     provider::ProviderActor,
     stats::{ActorSnapshot, ActorStats},
 };
 use crate::{config::Config, error::GatewayError, guardrails::Rules};
+
+/// Records waiting in an inbox before the actor is nudged to drain it.
+const INBOX_NUDGE: usize = 512;
 
 /// Addresses of the shared service actors, handed to the HTTP layer.
 #[derive(Clone)]
@@ -33,8 +40,12 @@ pub struct Services {
     pub cache: Addr<CacheActor>,
     /// Cost accounting.
     pub cost: Addr<CostActor>,
+    /// Where requests leave their usage records for the cost actor.
+    pub cost_inbox: Arc<Inbox<RecordUsage>>,
     /// Evaluation log.
     pub eval: Addr<EvalActor>,
+    /// Where requests leave their quality records for the eval actor.
+    pub eval_inbox: Arc<Inbox<RecordEval>>,
 }
 
 /// The root actor.
@@ -97,13 +108,15 @@ impl Supervisor {
             let (cfg, s) = (config.cache.clone(), cache_stats.clone());
             actix::Supervisor::start(move |_| CacheActor::new(&cfg, s))
         };
+        let cost_inbox = Arc::new(Inbox::new(INBOX_NUDGE));
+        let eval_inbox = Arc::new(Inbox::new(INBOX_NUDGE));
         let cost = {
-            let s = cost_stats.clone();
-            actix::Supervisor::start(move |_| CostActor::new(s))
+            let (s, inbox) = (cost_stats.clone(), cost_inbox.clone());
+            actix::Supervisor::start(move |_| CostActor::new(inbox, s))
         };
         let eval = {
-            let s = eval_stats.clone();
-            actix::Supervisor::start(move |_| EvalActor::new(s))
+            let (s, inbox) = (eval_stats.clone(), eval_inbox.clone());
+            actix::Supervisor::start(move |_| EvalActor::new(inbox, s))
         };
 
         let mut children = vec![guard_stats, cache_stats, cost_stats, eval_stats];
@@ -147,7 +160,9 @@ impl Supervisor {
             guardrails,
             cache,
             cost,
+            cost_inbox,
             eval,
+            eval_inbox,
         })
     }
 }

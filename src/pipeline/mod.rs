@@ -17,6 +17,7 @@ pub use relay::{RelayEvent, StreamRelay};
 use crate::{
     actors::{
         cost::price,
+        inbox::Drain,
         messages::{
             CacheLookup, CacheStore, CachedAnswer, ProviderHandle, RecordEval, RecordUsage,
         },
@@ -359,10 +360,22 @@ impl Gateway {
         }
     }
 
+    fn push_usage(&self, r: RecordUsage) {
+        if self.services.cost_inbox.push(r) {
+            self.services.cost.do_send(Drain);
+        }
+    }
+
+    fn push_eval(&self, r: RecordEval) {
+        if self.services.eval_inbox.push(r) {
+            self.services.eval.do_send(Drain);
+        }
+    }
+
     /// Cost, eval and the request log line for a finished request.
     pub fn record(&self, p: &Prepared, a: &Answer, error: Option<String>) {
         let cache_hit = matches!(a.cache, CacheStatus::Hit | CacheStatus::Stale);
-        self.services.cost.do_send(RecordUsage {
+        self.push_usage(RecordUsage {
             request_id: p.request_id.clone(),
             user: p.user.clone(),
             model: if cache_hit {
@@ -375,7 +388,7 @@ impl Gateway {
             estimated: a.estimated,
             cache_hit,
         });
-        self.services.eval.do_send(RecordEval {
+        self.push_eval(RecordEval {
             request_id: p.request_id.clone(),
             template: p.origin.template.clone(),
             version: p.origin.version.clone(),
@@ -408,7 +421,7 @@ impl Gateway {
     /// Eval and the log line for a request that produced no answer.
     pub fn record_failure(&self, p: &Prepared, err: &GatewayError) {
         let latency_ms = ms_since(p.started);
-        self.services.eval.do_send(RecordEval {
+        self.push_eval(RecordEval {
             request_id: p.request_id.clone(),
             template: p.origin.template.clone(),
             version: p.origin.version.clone(),
