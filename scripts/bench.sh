@@ -85,6 +85,7 @@ done
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")"
 MOCK_PID=""
 GW_PID=""
+CONC_PID=""
 
 stop_pid() {
     local pid="$1" i
@@ -105,6 +106,7 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     stop_pid "$GW_PID"
+    stop_pid "$CONC_PID"
     stop_pid "$MOCK_PID"
     if [[ "$BENCH_KEEP" == "1" ]]; then
         log "kept $WORK"
@@ -333,6 +335,72 @@ read -r TTFB_DIRECT_MED TTFB_DIRECT_P99 <<<"$TTFB_DIRECT"
 read -r TTFB_GW_MED TTFB_GW_P99 <<<"$TTFB_GW"
 log "    direct median ${TTFB_DIRECT_MED} ms, p99 ${TTFB_DIRECT_P99} ms; gateway median ${TTFB_GW_MED} ms, p99 ${TTFB_GW_P99} ms"
 
+# --- no serialisation: 100 concurrent calls to one slow model vs one ----------------
+# A second gateway whose one model is the mock provider with 200 ms of latency: if any actor
+# mailbox serialised the calls, 100 concurrent requests would take ~100 × 200 ms.
+CONC_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+cat >"$WORK/concurrency.toml" <<EOF
+[server]
+listen = "127.0.0.1:$CONC_PORT"
+[providers.sim]
+kind = "mock"
+latency_ms = 200
+[models."slow-model"]
+provider = "sim"
+input_per_mtok = 1.0
+output_per_mtok = 1.0
+[routes.default]
+fallback = ["slow-model"]
+[cache]
+enabled = false
+EOF
+RUST_LOG=warn "$SLUICE_BIN" serve --config "$WORK/concurrency.toml" >"$WORK/concurrency.log" 2>&1 &
+CONC_PID=$!
+wait_ready "concurrency gateway" "http://127.0.0.1:$CONC_PORT" "$CONC_PID"
+CONC_PY="$WORK/concurrency.py"
+cat >"$CONC_PY" <<'PY'
+"""Wall time of 1 request, then of N concurrent requests (one connection each), to one model."""
+import http.client
+import json
+import sys
+import threading
+import time
+
+port, n = int(sys.argv[1]), int(sys.argv[2])
+
+
+def call(i, out):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    body = json.dumps({"model": "slow-model", "messages": [{"role": "user", "content": f"q{i}"}]})
+    conn.request("POST", "/v1/chat/completions", body=body, headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    resp.read()
+    out[i] = resp.status
+
+
+def timed(k):
+    out = [0] * k
+    threads = [threading.Thread(target=call, args=(i, out)) for i in range(k)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    if any(s != 200 for s in out):
+        raise SystemExit(f"concurrency: non-200 answers: {sorted(set(out))}")
+    return elapsed
+
+
+timed(1)  # warm-up
+one = timed(1)
+many = timed(n)
+print(f"{one * 1000:.1f} {many * 1000:.1f}")
+PY
+read -r CONC_ONE_MS CONC_MANY_MS < <(python3 "$CONC_PY" "$CONC_PORT" 100)
+stop_pid "$CONC_PID"
+log "    1 request ${CONC_ONE_MS} ms; 100 concurrent ${CONC_MANY_MS} ms (mock model, 200 ms latency)"
+
 # --- peak memory --------------------------------------------------------------------
 if ! kill -0 "$GW_PID" 2>/dev/null; then
     echo "bench: the gateway died during the run" >&2
@@ -349,11 +417,12 @@ if [[ -n "$(git status --porcelain 2>/dev/null || true)" ]]; then
 fi
 
 python3 - "$RESULTS" "$BENCH_SECS" "$BENCH_TTFB_N" "$TTFB_DIRECT_MED" "$TTFB_DIRECT_P99" \
-    "$TTFB_GW_MED" "$TTFB_GW_P99" "$HWM_KB" "$RSS_KB" "$COMMIT" "$(nproc)" <<'PY'
+    "$TTFB_GW_MED" "$TTFB_GW_P99" "$HWM_KB" "$RSS_KB" "$COMMIT" "$(nproc)" \
+    "$CONC_ONE_MS" "$CONC_MANY_MS" <<'PY'
 import sys
 
 (results, secs, ttfb_n, td_med, td_p99, tg_med, tg_p99, hwm_kb, rss_kb, commit,
- cores) = sys.argv[1:]
+ cores, conc_one, conc_many) = sys.argv[1:]
 rows = {}
 order = []
 with open(results) as f:
@@ -393,6 +462,9 @@ td_med, td_p99, tg_med, tg_p99 = map(float, (td_med, td_p99, tg_med, tg_p99))
 print(f"| streaming TTFB median, {ttfb_n} seq. req. (ms) | {td_med:.3f} | {tg_med:.3f} | {tg_med - td_med:+.3f} |")
 print(f"| streaming TTFB p99, {ttfb_n} seq. req. (ms) | {td_p99:.3f} | {tg_p99:.3f} | {tg_p99 - td_p99:+.3f} |")
 print(f"| gateway peak RSS, VmHWM (MB) | | {int(hwm_kb) / 1024:.1f} | (VmRSS now {int(rss_kb) / 1024:.1f}) |")
+print()
+print(f"One model with 200 ms of simulated latency: 1 request {float(conc_one):.0f} ms, "
+      f"100 concurrent requests {float(conc_many):.0f} ms (no mailbox serialises upstream calls).")
 print()
 errors = sum(r["non2xx"] + r["sockerr"] for r in rows.values())
 if errors:
