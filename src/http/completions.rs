@@ -1,16 +1,13 @@
 //! `POST /v1/chat/completions` (OpenAI-compatible, streaming and not) and `GET /v1/models`.
 
-use std::convert::Infallible;
-
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_web_lab::sse::{self, Sse};
-use futures_util::{StreamExt, stream};
+use actix_web_lab::sse;
 use serde_json::json;
 
-use super::{AppState, answer_headers, cache_policy, read_body, request_id, stream_response};
+use super::{AppState, answer_headers, cache_policy, read_body, request_id, stream_relay};
 use crate::{
     error::GatewayError,
-    pipeline::{Origin, RelayEvent, StreamRelay},
+    pipeline::{Origin, RelayEvent},
     wire::{
         AssistantMessage, ChatCompletion, ChatRequest, Choice, Chunk, ChunkChoice, Delta, Role,
         unix_now,
@@ -72,21 +69,15 @@ pub async fn chat_completions(
         answer_headers(&mut b, &answer);
         return Ok(b.json(body));
     }
-    let cache = prepared.cache.as_str();
-    let relay = StreamRelay::new(gw.clone(), prepared);
-    let id = relay.request_id().to_string();
     let mut encoder = ChunkEncoder {
-        id: format!("chatcmpl-{id}"),
+        id: format!("chatcmpl-{}", prepared.request_id),
         created: unix_now(),
         role_sent: false,
         include_usage,
     };
-    let events = relay
-        .into_stream()
-        .flat_map(move |ev| stream::iter(encoder.encode(ev)))
-        .map(Ok::<_, Infallible>);
-    let sse = Sse::from_stream(events).with_keep_alive(gw.config.server.keep_alive);
-    Ok(stream_response(sse, &req, &id, cache))
+    Ok(stream_relay(gw, prepared, &req, move |ev| {
+        encoder.encode(ev)
+    }))
 }
 
 /// Turns relay events into OpenAI `chat.completion.chunk` events.

@@ -17,11 +17,14 @@ use actix_web::{
     http::header::{self, HeaderName, HeaderValue},
     web,
 };
+use std::convert::Infallible;
+
+use actix_web_lab::sse::{self, Sse};
 use futures_util::StreamExt;
 
 use crate::{
     error::GatewayError,
-    pipeline::{Answer, CachePolicy, Gateway, new_request_id},
+    pipeline::{Answer, CachePolicy, Gateway, Prepared, RelayEvent, StreamRelay, new_request_id},
     templates::Templates,
 };
 
@@ -184,16 +187,25 @@ pub fn answer_headers(b: &mut HttpResponseBuilder, a: &Answer) {
     }
 }
 
-/// The SSE response, with the request id and cache status; other facts travel in-band.
-pub fn stream_response<R: Responder + 'static>(
-    sse: R,
+/// Streams a prepared request to the client as SSE, each relay event encoded by `encode`
+/// (OpenAI chunks or the template API's token events), with keep-alive comments while waiting.
+pub fn stream_relay(
+    gw: &Gateway,
+    prepared: Prepared,
     req: &HttpRequest,
-    request_id: &str,
-    cache: &str,
+    mut encode: impl FnMut(RelayEvent) -> Vec<sse::Event> + 'static,
 ) -> HttpResponse {
-    sse.customize()
-        .insert_header(("x-request-id", request_id.to_string()))
-        .insert_header(("x-sluice-cache", cache.to_string()))
+    let cache = prepared.cache.as_str();
+    let id = prepared.request_id.clone();
+    let events = StreamRelay::new(gw.clone(), prepared)
+        .into_stream()
+        .flat_map(move |ev| futures_util::stream::iter(encode(ev)))
+        .map(Ok::<_, Infallible>);
+    Sse::from_stream(events)
+        .with_keep_alive(gw.config.server.keep_alive)
+        .customize()
+        .insert_header(("x-request-id", id))
+        .insert_header(("x-sluice-cache", cache))
         .insert_header(("x-accel-buffering", "no"))
         .respond_to(req)
         .map_into_boxed_body()

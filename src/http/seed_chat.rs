@@ -1,18 +1,17 @@
 //! `POST /v1/chat`: the template-driven API: `{query, user_id, template?, version?, stream?, variables?}`.
 
-use std::{collections::BTreeMap, convert::Infallible};
+use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use actix_web_lab::sse::{self, Sse};
-use futures_util::{StreamExt, stream};
+use actix_web_lab::sse;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::{AppState, answer_headers, cache_policy, read_body, request_id, stream_response};
+use super::{AppState, answer_headers, cache_policy, read_body, request_id, stream_relay};
 use crate::{
     error::GatewayError,
-    pipeline::{Answer, Origin, RelayEvent, StreamRelay},
+    pipeline::{Answer, Origin, RelayEvent},
     wire::{ChatMessage, ChatRequest, Role},
 };
 
@@ -167,14 +166,9 @@ pub async fn chat(
         answer_headers(&mut b, &answer);
         return Ok(b.json(SeedChatResponse::from_answer(&answer, &origin)));
     }
-    let cache = prepared.cache.as_str();
-    let relay = StreamRelay::new(gw.clone(), prepared);
-    let events = relay
-        .into_stream()
-        .flat_map(move |ev| stream::iter(encode(ev, &origin)))
-        .map(Ok::<_, Infallible>);
-    let sse = Sse::from_stream(events).with_keep_alive(gw.config.server.keep_alive);
-    Ok(stream_response(sse, &req, &id, cache))
+    Ok(stream_relay(gw, prepared, &req, move |ev| {
+        encode(ev, &origin)
+    }))
 }
 
 /// A blocked request: the error shape plus the seed's `blocked` and `reason`.

@@ -3,7 +3,9 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Completion, StreamDecoder, UpstreamRequest, finish_reason_from, sse::SseEvent};
+use super::{
+    Completion, StreamDecoder, UpstreamRequest, finish_reason_from, sse::SseEvent, stream_error,
+};
 use crate::{
     error::ProviderError,
     wire::{Role, Usage},
@@ -173,20 +175,7 @@ pub(super) fn decode_event(
                 state.finish_reason = Some("stop".into());
             }
         }
-        "error" => {
-            return Err(ProviderError::StreamFailed {
-                kind: v
-                    .pointer("/error/type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("api_error")
-                    .to_string(),
-                message: v
-                    .pointer("/error/message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("stream error")
-                    .to_string(),
-            });
-        }
+        "error" => return Err(stream_error(v.get("error"), "api_error")),
         _ => {}
     }
     Ok(Vec::new())

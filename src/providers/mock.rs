@@ -108,16 +108,22 @@ impl Simulator {
         )
     }
 
-    /// A whole answer after the simulated generation time.
-    pub async fn complete(&self, req: &UpstreamRequest) -> Result<Completion, ProviderError> {
+    /// Draws this call's fate: a crash panics, a failure answers a simulated 500 after the
+    /// latency, anything else goes on to answer.
+    async fn play_fate(&self) -> Result<(), ProviderError> {
         match self.draw() {
             Fate::Crash => self.crash(),
             Fate::Fail => {
                 tokio::time::sleep(self.settings.latency).await;
-                return Err(ProviderError::Simulated);
+                Err(ProviderError::Simulated)
             }
-            Fate::Answer => {}
+            Fate::Answer => Ok(()),
         }
+    }
+
+    /// A whole answer after the simulated generation time.
+    pub async fn complete(&self, req: &UpstreamRequest) -> Result<Completion, ProviderError> {
+        self.play_fate().await?;
         let text = self.answer(req);
         let words = text.split(' ').count();
         let generation = self.settings.token_delay * words as u32;
@@ -135,14 +141,7 @@ impl Simulator {
         req: &UpstreamRequest,
         tx: &mpsc::Sender<ProviderEvent>,
     ) -> Result<StreamEnd, ProviderError> {
-        match self.draw() {
-            Fate::Crash => self.crash(),
-            Fate::Fail => {
-                tokio::time::sleep(self.settings.latency).await;
-                return Err(ProviderError::Simulated);
-            }
-            Fate::Answer => {}
-        }
+        self.play_fate().await?;
         let text = self.answer(req);
         tokio::time::sleep(self.settings.latency).await;
         let words: Vec<&str> = text.split(' ').collect();

@@ -403,6 +403,15 @@ fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .map(|s| Duration::from_secs_f64(s.max(0.0)))
 }
 
+/// An error event inside a stream: `{"type": ..., "message": ...}` of either format.
+fn stream_error(err: Option<&Value>, default_kind: &str) -> ProviderError {
+    let field = |name: &str| err.and_then(|e| e.get(name)).and_then(Value::as_str);
+    ProviderError::StreamFailed {
+        kind: field("type").unwrap_or(default_kind).to_string(),
+        message: field("message").unwrap_or("stream error").to_string(),
+    }
+}
+
 /// Maps a provider's stop reason to OpenAI's finish reason.
 pub fn finish_reason_from(reason: &str) -> String {
     match reason {

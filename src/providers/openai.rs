@@ -3,7 +3,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Completion, StreamDecoder, UpstreamRequest, finish_reason_from, sse::SseEvent};
+use super::{
+    Completion, StreamDecoder, UpstreamRequest, finish_reason_from, sse::SseEvent, stream_error,
+};
 use crate::{error::ProviderError, wire::Usage};
 
 /// The JSON body for `POST {base}/chat/completions`.
@@ -106,18 +108,7 @@ pub(super) fn decode_event(
     let value: Value = serde_json::from_str(data)
         .map_err(|e| ProviderError::Protocol(format!("stream chunk: {e}")))?;
     if let Some(err) = value.get("error") {
-        return Err(ProviderError::StreamFailed {
-            kind: err
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or("server_error")
-                .to_string(),
-            message: err
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("stream error")
-                .to_string(),
-        });
+        return Err(stream_error(Some(err), "server_error"));
     }
     let chunk: RawCompletion = serde_json::from_value(value)
         .map_err(|e| ProviderError::Protocol(format!("stream chunk: {e}")))?;
