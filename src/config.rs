@@ -236,7 +236,8 @@ pub struct Timeouts {
     pub connect: Duration,
     /// Time allowed until the first token of a stream (or the whole answer when not streaming).
     pub first_token: Duration,
-    /// Time allowed for the whole call.
+    /// Time allowed for a whole non-streaming call; for a stream, the longest silence allowed
+    /// between chunks once tokens flow (a long answer may stream for minutes).
     pub request: Duration,
 }
 

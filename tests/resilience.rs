@@ -282,6 +282,35 @@ async fn cut_mid_stream_ends_with_error_event_when_configured() {
 }
 
 #[tokio::test]
+async fn silent_stream_times_out_and_is_continued() {
+    let a = MockUpstream::start(vec![Step::Hang {
+        text: "Silence after".into(),
+    }]);
+    let b = MockUpstream::start(vec![Step::reply("this part.")]);
+    let c = MockUpstream::start(vec![]);
+    let cfg = chain_config([&a, &b, &c], 0, "")
+        .replacen("first_token_secs = 5", "first_token_secs = 0.3", 1)
+        .replacen("request_secs = 10", "request_secs = 0.5", 1);
+    let gw = TestGateway::start(&cfg);
+    let events = sse_data(
+        gw.post("/v1/chat/completions", &streaming("chain", "go"))
+            .await,
+    )
+    .await;
+    assert_eq!(joined_content(&events), "Silencethis part.");
+    assert_eq!(events.last().unwrap(), "[DONE]");
+    assert!(
+        a.wait_client_disconnect(Duration::from_secs(5)).await,
+        "the silent upstream was not dropped"
+    );
+    let last_error = gw.actor("model-a").await["state"]["last_error"].clone();
+    assert!(
+        last_error.as_str().unwrap().contains("next chunk"),
+        "{last_error}"
+    );
+}
+
+#[tokio::test]
 async fn client_disconnect_cancels_upstream_and_records_usage() {
     let a = MockUpstream::start(vec![Step::Hang {
         text: "first".into(),

@@ -63,7 +63,10 @@ struct Active {
     rx: mpsc::Receiver<ProviderEvent>,
     task: AbortOnDrop<Result<StreamEnd, ProviderError>>,
     lease: Lease,
+    /// Deadline of the first token.
     deadline: tokio::time::Instant,
+    /// Longest silence allowed between chunks once tokens flow.
+    idle_limit: std::time::Duration,
     sent: bool,
 }
 
@@ -141,11 +144,14 @@ impl StreamRelay {
             let Some(act) = self.active.as_mut() else {
                 continue;
             };
-            let received = if act.sent {
-                Ok(act.rx.recv().await)
+            // Before the first token the first-token deadline applies; after it, the longest
+            // silence allowed between chunks (a long answer may stream for minutes).
+            let deadline = if act.sent {
+                tokio::time::Instant::now() + act.idle_limit
             } else {
-                tokio::time::timeout_at(act.deadline, act.rx.recv()).await
+                act.deadline
             };
+            let received = tokio::time::timeout_at(deadline, act.rx.recv()).await;
             match received {
                 Ok(Some(ProviderEvent::Delta(text))) => {
                     act.sent = true;
@@ -159,8 +165,12 @@ impl StreamRelay {
                     }
                 }
                 Err(_) => {
-                    self.on_failure(ProviderError::Timeout("the first token"))
-                        .await;
+                    let what = if act.sent {
+                        "the next chunk"
+                    } else {
+                        "the first token"
+                    };
+                    self.on_failure(ProviderError::Timeout(what)).await;
                 }
             }
         }
@@ -174,13 +184,9 @@ impl StreamRelay {
                     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
                     let upstream = lease.upstream.clone();
                     let req = self.request.clone();
-                    let limit = upstream.timeouts.request;
+                    let idle_limit = upstream.timeouts.request;
                     let deadline = tokio::time::Instant::now() + upstream.timeouts.first_token;
-                    let task = spawn_guarded(async move {
-                        tokio::time::timeout(limit, upstream.stream(&req, &tx))
-                            .await
-                            .unwrap_or(Err(ProviderError::Timeout("the whole answer")))
-                    });
+                    let task = spawn_guarded(async move { upstream.stream(&req, &tx).await });
                     self.segments.push(Segment {
                         handle,
                         request: self.request.clone(),
@@ -192,6 +198,7 @@ impl StreamRelay {
                         task,
                         lease,
                         deadline,
+                        idle_limit,
                         sent: false,
                     });
                     return true;
