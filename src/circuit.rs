@@ -88,7 +88,10 @@ impl Circuit {
     /// Records a failed call; returns `true` when this failure opened the circuit.
     pub fn on_failure(&mut self, now: Instant) -> bool {
         self.consecutive_failures += 1;
-        let was_open = self.state == CircuitState::Open;
+        if self.state == CircuitState::Open {
+            // A late failure of a call made before the circuit opened: the pause runs on.
+            return false;
+        }
         let trip = self.state == CircuitState::HalfOpen
             || self.consecutive_failures >= self.settings.failure_threshold;
         if trip {
@@ -96,7 +99,7 @@ impl Circuit {
             self.opened_at = Some(now);
             self.probe_started = None;
         }
-        trip && !was_open
+        trip
     }
 }
 
@@ -146,6 +149,20 @@ mod tests {
         assert!(c.on_failure(t1));
         assert!(!c.try_acquire(t1 + Duration::from_secs(1)));
         assert!(c.try_acquire(t1 + Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn late_failures_do_not_extend_the_pause() {
+        let t0 = Instant::now();
+        let mut c = circuit();
+        for _ in 0..3 {
+            c.on_failure(t0);
+        }
+        assert!(!c.on_failure(t0 + Duration::from_secs(9)));
+        assert_eq!(
+            c.state(t0 + Duration::from_secs(10)),
+            CircuitState::HalfOpen
+        );
     }
 
     #[test]

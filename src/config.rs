@@ -259,7 +259,7 @@ pub struct ProviderConfig {
     pub kind: ProviderKind,
     /// Base URL, e.g. `https://api.openai.com/v1`.
     pub base_url: String,
-    /// API key from the environment; `None` for the mock or when it has none.
+    /// API key from the environment; `None` for the mock and for keyless servers.
     pub api_key: Option<Secret>,
     /// Why the provider is disabled, if it is.
     pub disabled_reason: Option<String>,
@@ -387,8 +387,29 @@ impl Config {
     }
 }
 
+/// Longest duration any setting may take: a day.
+const MAX_SECS: f64 = 86_400.0;
+
+/// Seconds as a duration; out-of-range values (reported by validation) are clamped, never a panic.
 fn secs(v: f64) -> Duration {
-    Duration::from_secs_f64(v.max(0.0))
+    if v.is_finite() {
+        Duration::from_secs_f64(v.clamp(0.0, MAX_SECS))
+    } else {
+        Duration::from_secs_f64(MAX_SECS)
+    }
+}
+
+/// Reports each given seconds value outside `[0, MAX_SECS]`, by key.
+fn check_secs(key: &str, values: &[(&str, Option<f64>)], errs: &mut Vec<String>) {
+    for (field, v) in values {
+        if let Some(v) = v
+            && !(v.is_finite() && (0.0..=MAX_SECS).contains(v))
+        {
+            errs.push(format!(
+                "{key}: {field} = {v} must be between 0 and {MAX_SECS} seconds"
+            ));
+        }
+    }
 }
 
 fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
@@ -607,7 +628,8 @@ fn validate_provider(
             Some(u) => base_url = u.trim_end_matches('/').to_string(),
         }
         match p.api_key.as_deref() {
-            None => disabled_reason = Some(format!("{key}.api_key is not set")),
+            // A local OpenAI-compatible server (vLLM, Ollama, llama.cpp) needs no key.
+            None => {}
             Some(v) => match resolve_env(v, env) {
                 Err(e) => errs.push(format!("{key}.api_key: {e}")),
                 Ok(None) => {
@@ -641,6 +663,14 @@ fn validate_provider(
 }
 
 fn merge_retry(m: &RawRetry, p: &RawRetry, key: &str, errs: &mut Vec<String>) -> RetryPolicy {
+    check_secs(
+        key,
+        &[(
+            "retry.max_retry_after_secs",
+            m.max_retry_after_secs.or(p.max_retry_after_secs),
+        )],
+        errs,
+    );
     let policy = RetryPolicy {
         max_retries: m.max_retries.or(p.max_retries).unwrap_or(3),
         base: Duration::from_millis(m.base_ms.or(p.base_ms).unwrap_or(1000)),
@@ -665,6 +695,18 @@ fn merge_retry(m: &RawRetry, p: &RawRetry, key: &str, errs: &mut Vec<String>) ->
 }
 
 fn merge_timeouts(m: &RawTimeouts, p: &RawTimeouts, key: &str, errs: &mut Vec<String>) -> Timeouts {
+    check_secs(
+        key,
+        &[
+            ("timeouts.connect_secs", m.connect_secs.or(p.connect_secs)),
+            (
+                "timeouts.first_token_secs",
+                m.first_token_secs.or(p.first_token_secs),
+            ),
+            ("timeouts.request_secs", m.request_secs.or(p.request_secs)),
+        ],
+        errs,
+    );
     let t = Timeouts {
         connect: secs(m.connect_secs.or(p.connect_secs).unwrap_or(5.0)),
         first_token: secs(m.first_token_secs.or(p.first_token_secs).unwrap_or(15.0)),
@@ -687,6 +729,11 @@ fn merge_circuit(
     key: &str,
     errs: &mut Vec<String>,
 ) -> CircuitSettings {
+    check_secs(
+        key,
+        &[("circuit.open_secs", m.open_secs.or(p.open_secs))],
+        errs,
+    );
     let c = CircuitSettings {
         failure_threshold: m.failure_threshold.or(p.failure_threshold).unwrap_or(5),
         open_for: secs(m.open_secs.or(p.open_secs).unwrap_or(30.0)),
@@ -767,6 +814,29 @@ fallback = ["m", "zz"]
         ] {
             assert!(err.contains(needle), "missing {needle} in {err}");
         }
+    }
+
+    #[test]
+    fn keyless_provider_is_enabled_and_bad_durations_are_named() {
+        let text = r#"
+[providers.local]
+kind = "openai"
+base_url = "http://127.0.0.1:11434/v1"
+[providers.local.circuit]
+open_secs = 1e30
+[models.llama]
+provider = "local"
+input_per_mtok = 0.0
+output_per_mtok = 0.0
+[routes.default]
+fallback = ["llama"]
+"#;
+        let err = Config::from_toml(text, &NO_ENV).unwrap_err().to_string();
+        assert!(err.contains("circuit.open_secs"), "{err}");
+        let cfg =
+            Config::from_toml(&text.replace("open_secs = 1e30", "open_secs = 5"), &NO_ENV).unwrap();
+        assert!(cfg.providers["local"].disabled_reason.is_none());
+        assert!(cfg.providers["local"].api_key.is_none());
     }
 
     #[test]

@@ -97,12 +97,11 @@ impl ActorStats {
         self.in_flight.fetch_add(delta, Ordering::Relaxed);
     }
 
-    /// Records a restart and its reason; resets uptime.
+    /// Records a restart and its reason; resets uptime (the actor sets its own status).
     pub fn restarted(&self, reason: String) {
         self.restarts.fetch_add(1, Ordering::Relaxed);
         let mut inner = self.inner.lock();
         inner.started = Instant::now();
-        inner.status = "running";
         inner.last_restart_reason = Some(reason);
     }
 

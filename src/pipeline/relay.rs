@@ -417,11 +417,9 @@ impl Drop for StreamRelay {
         let answer = self.answer("cancelled", true);
         self.gw
             .record(&self.p, &answer, Some("client disconnected".into()));
-        if let Some(act) = self.active.take()
-            && let Some(seg) = self.segments.last()
-        {
-            report(&seg.handle, &act.lease, None, false);
-        }
+        // A cancelled attempt says nothing about the provider's health: no outcome is reported.
+        // Dropping it aborts the upstream task, which closes the upstream connection.
+        drop(self.active.take());
     }
 }
 

@@ -389,18 +389,19 @@ async fn status_error(resp: reqwest::Response) -> ProviderError {
 }
 
 fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    if let Some(ms) = headers
-        .get("retry-after-ms")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-    {
-        return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+    };
+    // Absurd values are clamped to a day here; the retry policy caps them further.
+    let clamp = |secs: f64| Duration::from_secs_f64(secs.clamp(0.0, 86_400.0));
+    if let Some(ms) = number("retry-after-ms") {
+        return Some(clamp(ms / 1000.0));
     }
-    headers
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|s| Duration::from_secs_f64(s.max(0.0)))
+    number("retry-after").map(clamp)
 }
 
 /// An error event inside a stream: `{"type": ..., "message": ...}` of either format.
@@ -436,5 +437,10 @@ mod tests {
         assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(2)));
         h.insert("retry-after-ms", "150".parse().unwrap());
         assert_eq!(parse_retry_after(&h), Some(Duration::from_millis(150)));
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("retry-after", "1e30".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(86_400)));
+        h.insert("retry-after", "inf".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), None);
     }
 }
