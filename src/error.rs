@@ -86,8 +86,9 @@ impl ProviderError {
         }
     }
 
-    /// Whether the failure is the client's own (bad parameters): every provider would refuse it,
-    /// so it goes back to the client instead of down the fallback chain.
+    /// Whether the upstream refused the request itself (bad parameters, too long, unknown model
+    /// name upstream): not retried on this model; the next model of the chain may accept it, and
+    /// if none does the client gets this error instead of a 503.
     pub fn is_client_error(&self) -> bool {
         matches!(self, ProviderError::Status { status, .. } if matches!(status, 400 | 404 | 413 | 422))
     }

@@ -73,15 +73,26 @@ async fn retry_after_on_429_is_honoured() {
 }
 
 #[tokio::test]
-async fn client_errors_are_not_retried_and_go_back_to_the_client() {
+async fn client_errors_are_not_retried_and_fall_through() {
+    // one model rejects the request, the next accepts it
     let a = MockUpstream::start(vec![status(400)]);
-    let (b, c) = (MockUpstream::start(vec![]), MockUpstream::start(vec![]));
+    let b = MockUpstream::start(vec![Step::reply("accepted here")]);
+    let c = MockUpstream::start(vec![]);
+    let gw = TestGateway::start(&chain_config([&a, &b, &c], 3, ""));
+    let resp = gw.post("/v1/chat/completions", &chat("chain", "hi")).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-sluice-model"], "model-b");
+    assert_eq!((a.calls(), b.calls()), (1, 1), "a 400 is not retried");
+    // every model rejects it: the client gets the upstream's 400, not a 503
+    let ups = [status(400), status(422), status(400)];
+    let [a, b, c] = ups.map(|s| MockUpstream::start(vec![s]));
     let gw = TestGateway::start(&chain_config([&a, &b, &c], 3, ""));
     let resp = gw.post("/v1/chat/completions", &chat("chain", "hi")).await;
     assert_eq!(resp.status(), 400);
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["error"]["code"], "upstream_rejected");
-    assert_eq!((a.calls(), b.calls()), (1, 0));
+    assert_eq!((a.calls(), b.calls(), c.calls()), (1, 1, 1));
+    assert_eq!(gw.actor("model-a").await["state"]["circuit"], "closed");
 }
 
 #[tokio::test]

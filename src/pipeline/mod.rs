@@ -245,6 +245,7 @@ impl Gateway {
             return Ok(answer);
         }
         let mut last_error: Option<ProviderError> = None;
+        let mut client_error: Option<ProviderError> = None;
         for handle in &p.chain {
             match call::complete_with_retries(handle, &p.upstream).await {
                 Ok(c) => {
@@ -287,15 +288,21 @@ impl Gateway {
                     return Ok(answer);
                 }
                 Err(e) if e.is_client_error() => {
-                    let err = GatewayError::UpstreamRejected(e);
-                    self.record_failure(p, &err);
-                    return Err(err);
+                    // Another model may accept it (a larger context, another deployment); if
+                    // none does, the client gets this rejection rather than a 503.
+                    tracing::warn!(request_id = %p.request_id, model = %handle.model, error = %e, "model rejected the request; trying the next in the chain");
+                    client_error.get_or_insert(e);
                 }
                 Err(e) => {
                     tracing::warn!(request_id = %p.request_id, model = %handle.model, error = %e, "model failed; trying the next in the chain");
                     last_error = Some(e);
                 }
             }
+        }
+        if let Some(e) = client_error {
+            let err = GatewayError::UpstreamRejected(e);
+            self.record_failure(p, &err);
+            return Err(err);
         }
         if let Some(stale) = self.stale_answer(p).await {
             let answer = self.answer_from_cache(p, &stale, CacheStatus::Stale);

@@ -84,6 +84,8 @@ pub struct StreamRelay {
     first_token: Option<Instant>,
     continued_from: Option<String>,
     last_error: Option<ProviderError>,
+    /// The first rejection of the request as invalid, returned if no model accepts it.
+    client_error: Option<ProviderError>,
     queue: VecDeque<RelayEvent>,
     finished: bool,
 }
@@ -106,6 +108,7 @@ impl StreamRelay {
             first_token: None,
             continued_from: None,
             last_error: None,
+            client_error: None,
             queue: VecDeque::new(),
             finished: false,
         };
@@ -284,11 +287,11 @@ impl StreamRelay {
             if self.segments.last().is_some_and(|s| s.text.is_empty()) {
                 self.segments.pop();
             }
-            if e.is_client_error() && self.text.is_empty() {
-                let err = GatewayError::UpstreamRejected(e);
-                self.gw.record_failure(&self.p, &err);
-                self.queue.push_back(RelayEvent::Failed(err));
-                self.finished = true;
+            if e.is_client_error() {
+                // The next model may accept it; if none does, the client gets this rejection.
+                self.client_error.get_or_insert(e);
+                self.pos += 1;
+                self.retry = 0;
                 return;
             }
             match delay {
@@ -324,6 +327,15 @@ impl StreamRelay {
 
     /// Every model failed: a stale cached answer if there is one, else an error event.
     async fn exhausted(&mut self) {
+        if self.text.is_empty()
+            && let Some(e) = self.client_error.take()
+        {
+            let err = GatewayError::UpstreamRejected(e);
+            self.gw.record_failure(&self.p, &err);
+            self.queue.push_back(RelayEvent::Failed(err));
+            self.finished = true;
+            return;
+        }
         if self.text.is_empty()
             && let Some(stale) = self.gw.stale_answer(&self.p).await
         {
