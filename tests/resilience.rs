@@ -179,6 +179,45 @@ async fn whole_chain_down_serves_stale_cache_then_503() {
 }
 
 #[tokio::test]
+async fn streams_that_fail_before_any_token_get_http_statuses_and_stale_answers() {
+    let a = MockUpstream::start(vec![
+        Step::reply("kept for later"),
+        status(500),
+        status(500),
+        status(400),
+    ]);
+    let b = MockUpstream::start(vec![status(503), status(503), status(400)]);
+    let c = MockUpstream::start(vec![status(500), status(500), status(400)]);
+    let gw = TestGateway::start(&chain_config([&a, &b, &c], 0, "[cache]\nttl_secs = 0\n"));
+    let body = streaming("chain", "remember this");
+    assert_eq!(
+        joined_content(&sse_data(gw.post("/v1/chat/completions", &body).await).await),
+        "kept for later"
+    );
+    // every model down: the expired answer replays as a stream
+    let resp = gw.post("/v1/chat/completions", &body).await;
+    assert_eq!(resp.headers()["x-sluice-cache"], "stale");
+    let events = sse_data(resp).await;
+    assert_eq!(joined_content(&events), "kept for later");
+    assert_eq!(events.last().unwrap(), "[DONE]");
+    // nothing cached: a 503 with the error body, not a 200 stream
+    let resp = gw
+        .post("/v1/chat/completions", &streaming("chain", "new question"))
+        .await;
+    assert_eq!(resp.status(), 503);
+    assert!(resp.headers().contains_key("x-request-id"));
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "service_unavailable");
+    // every model rejects it: the upstream's 400
+    let resp = gw
+        .post("/v1/chat/completions", &streaming("chain", "bad one"))
+        .await;
+    assert_eq!(resp.status(), 400);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "upstream_rejected");
+}
+
+#[tokio::test]
 async fn open_circuit_is_skipped_without_a_call() {
     let a = MockUpstream::start(vec![status(500)]);
     let b = MockUpstream::start(vec![]);
@@ -269,6 +308,33 @@ async fn cut_mid_stream_is_continued_by_the_next_model() {
 }
 
 #[tokio::test]
+async fn anthropic_stream_cut_is_continued_by_an_openai_model() {
+    let an = MockUpstream::start(vec![Step::CutAfter {
+        text: "Half of".into(),
+    }]);
+    let b = MockUpstream::start(vec![Step::reply("the answer.")]);
+    let c = MockUpstream::start(vec![]);
+    let mut cfg = String::from("[server]\ndefault_route = \"chain\"\n");
+    cfg += &anthropic_provider("an", &an.base_url(), 0);
+    cfg += &model("claude-x", "an");
+    cfg += &openai_provider("b", &b.base_url(), 0);
+    cfg += &model("model-b", "b");
+    cfg += &openai_provider("c", &c.base_url(), 0);
+    cfg += &model("model-c", "c");
+    cfg += "[routes.chain]\nfallback = [\"claude-x\", \"model-b\", \"model-c\"]\n";
+    let gw = TestGateway::start(&cfg);
+    let events = sse_data(
+        gw.post("/v1/chat/completions", &streaming("chain", "go on"))
+            .await,
+    )
+    .await;
+    assert_eq!(joined_content(&events), "Half ofthe answer.");
+    let last: Value = serde_json::from_str(&events[events.len() - 2]).unwrap();
+    assert_eq!(last["sluice"]["continued_from"], "claude-x");
+    assert_eq!(events.last().unwrap(), "[DONE]");
+}
+
+#[tokio::test]
 async fn cut_mid_stream_ends_with_error_event_when_configured() {
     let a = MockUpstream::start(vec![Step::CutAfter {
         text: "partial words".into(),
@@ -347,7 +413,12 @@ async fn client_disconnect_cancels_upstream_and_records_usage() {
         costs["total"]["output_tokens"].as_u64().unwrap() >= 1,
         "{costs}"
     );
-    assert_eq!(gw.actor("model-a").await["in_flight"], 0);
+    let actor = gw.actor("model-a").await;
+    assert_eq!(actor["in_flight"], 0);
+    assert_eq!(
+        actor["state"]["consecutive_failures"], 0,
+        "a disconnect is not a provider failure"
+    );
 }
 
 /// A mock-provider model that panics on every call, ahead of a healthy one.
@@ -423,10 +494,6 @@ async fn admin_restart_gives_a_fresh_actor_that_serves() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 202);
-    let resp = gw
-        .post("/v1/chat/completions", &chat("healthy", "still there?"))
-        .await;
-    assert_eq!(resp.status(), 200);
     let actor = await_restarts(&gw, "healthy", 1).await;
     assert!(
         actor["last_restart_reason"]
@@ -434,7 +501,22 @@ async fn admin_restart_gives_a_fresh_actor_that_serves() {
             .unwrap()
             .contains("admin")
     );
-    assert!(actor["messages_handled"].as_u64().unwrap() >= 2);
+    assert_eq!(actor["state"]["generation"], 1);
+    // the restarted actor (generation 1, a fresh pool) answers
+    let resp = gw
+        .post("/v1/chat/completions", &chat("healthy", "still there?"))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-sluice-model"], "healthy");
+    let actor = gw.actor("healthy").await;
+    assert_eq!(
+        (
+            actor["state"]["generation"].as_u64(),
+            actor["status"].as_str()
+        ),
+        (Some(1), Some("running"))
+    );
+    assert_eq!(actor["in_flight"], 0);
     let resp = client()
         .post(format!("{}/admin/actors/nope/restart", gw.url))
         .send()

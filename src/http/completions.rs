@@ -75,9 +75,7 @@ pub async fn chat_completions(
         role_sent: false,
         include_usage,
     };
-    Ok(stream_relay(gw, prepared, &req, move |ev| {
-        encoder.encode(ev)
-    }))
+    Ok(stream_relay(gw, prepared, &req, move |ev| encoder.encode(ev)).await)
 }
 
 /// Turns relay events into OpenAI `chat.completion.chunk` events.

@@ -13,7 +13,7 @@ pub mod health;
 pub mod seed_chat;
 
 use actix_web::{
-    HttpRequest, HttpResponse, HttpResponseBuilder, Responder,
+    HttpRequest, HttpResponse, HttpResponseBuilder, Responder, ResponseError,
     http::header::{self, HeaderName, HeaderValue},
     web,
 };
@@ -187,18 +187,34 @@ pub fn answer_headers(b: &mut HttpResponseBuilder, a: &Answer) {
     }
 }
 
+/// How long a stream's response headers wait for the first event: a request that fails before
+/// any token within this time still gets its HTTP status (400, 503) instead of an error event.
+const STATUS_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Streams a prepared request to the client as SSE, each relay event encoded by `encode`
 /// (OpenAI chunks or the template API's token events), with keep-alive comments while waiting.
-pub fn stream_relay(
+pub async fn stream_relay(
     gw: &Gateway,
     prepared: Prepared,
     req: &HttpRequest,
     mut encode: impl FnMut(RelayEvent) -> Vec<sse::Event> + 'static,
 ) -> HttpResponse {
-    let cache = prepared.cache.as_str();
     let id = prepared.request_id.clone();
-    let events = StreamRelay::new(gw.clone(), prepared)
-        .into_stream()
+    let mut relay = StreamRelay::new(gw.clone(), prepared);
+    let first = match tokio::time::timeout(STATUS_WAIT, relay.next()).await {
+        Ok(Some(RelayEvent::Failed(err))) => {
+            let mut resp = err.error_response();
+            resp.headers_mut()
+                .insert(HeaderName::from_static("x-request-id"), header_value(&id));
+            return resp;
+        }
+        Ok(first) => first,
+        // Still waiting for the first token: send the headers, keep-alives flow from here.
+        Err(_) => None,
+    };
+    let cache = relay.cache_status().as_str();
+    let events = futures_util::stream::iter(first)
+        .chain(relay.into_stream())
         .flat_map(move |ev| futures_util::stream::iter(encode(ev)))
         .map(Ok::<_, Infallible>);
     Sse::from_stream(events)

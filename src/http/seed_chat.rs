@@ -166,9 +166,7 @@ pub async fn chat(
         answer_headers(&mut b, &answer);
         return Ok(b.json(SeedChatResponse::from_answer(&answer, &origin)));
     }
-    Ok(stream_relay(gw, prepared, &req, move |ev| {
-        encode(ev, &origin)
-    }))
+    Ok(stream_relay(gw, prepared, &req, move |ev| encode(ev, &origin)).await)
 }
 
 /// A blocked request: the error shape plus the seed's `blocked` and `reason`.

@@ -84,6 +84,8 @@ pub struct StreamRelay {
     first_token: Option<Instant>,
     continued_from: Option<String>,
     last_error: Option<ProviderError>,
+    /// When the next attempt on the same model may start (backoff).
+    retry_at: Option<tokio::time::Instant>,
     /// The first rejection of the request as invalid, returned if no model accepts it.
     client_error: Option<ProviderError>,
     queue: VecDeque<RelayEvent>,
@@ -108,6 +110,7 @@ impl StreamRelay {
             first_token: None,
             continued_from: None,
             last_error: None,
+            retry_at: None,
             client_error: None,
             queue: VecDeque::new(),
             finished: false,
@@ -119,9 +122,9 @@ impl StreamRelay {
         relay
     }
 
-    /// The request id.
-    pub fn request_id(&self) -> &str {
-        &self.p.request_id
+    /// How the cache took part so far (`stale` once an expired answer is being replayed).
+    pub fn cache_status(&self) -> CacheStatus {
+        self.p.cache
     }
 
     /// Turns the relay into a stream of events.
@@ -131,7 +134,8 @@ impl StreamRelay {
         })
     }
 
-    /// The next event, or `None` at the end.
+    /// The next event, or `None` at the end. Cancel-safe: dropping the future between events
+    /// loses nothing, so a caller may wait for the first event with a timeout.
     pub async fn next(&mut self) -> Option<RelayEvent> {
         loop {
             if let Some(ev) = self.queue.pop_front() {
@@ -140,7 +144,13 @@ impl StreamRelay {
             if self.finished {
                 return None;
             }
-            if self.active.is_none() && !self.start_attempt().await {
+            if self.active.is_none()
+                && let Some(at) = self.retry_at
+            {
+                tokio::time::sleep_until(at).await;
+                self.retry_at = None;
+            }
+            if self.active.is_none() && !self.start_attempt() {
                 self.exhausted().await;
                 continue;
             }
@@ -164,7 +174,7 @@ impl StreamRelay {
                     let result = act.task.join().await.and_then(|r| r);
                     match result {
                         Ok(end) => self.on_end(end),
-                        Err(e) => self.on_failure(e).await,
+                        Err(e) => self.on_failure(e),
                     }
                 }
                 Err(_) => {
@@ -173,14 +183,14 @@ impl StreamRelay {
                     } else {
                         "the first token"
                     };
-                    self.on_failure(ProviderError::Timeout(what)).await;
+                    self.on_failure(ProviderError::Timeout(what));
                 }
             }
         }
     }
 
     /// Starts a call on the next available model of the chain; `false` when none is left.
-    async fn start_attempt(&mut self) -> bool {
+    fn start_attempt(&mut self) -> bool {
         while let Some(handle) = self.p.chain.get(self.pos).cloned() {
             match acquire(&handle) {
                 Ok(lease) => {
@@ -266,7 +276,7 @@ impl StreamRelay {
         self.finished = true;
     }
 
-    async fn on_failure(&mut self, e: ProviderError) {
+    fn on_failure(&mut self, e: ProviderError) {
         let Some(act) = self.active.take() else {
             return;
         };
@@ -296,7 +306,8 @@ impl StreamRelay {
             }
             match delay {
                 Some(d) => {
-                    tokio::time::sleep(d).await;
+                    // Waited for in `next`, so a cancelled wait resumes at the same instant.
+                    self.retry_at = Some(tokio::time::Instant::now() + d);
                     self.retry += 1;
                 }
                 None => {
@@ -339,6 +350,7 @@ impl StreamRelay {
         if self.text.is_empty()
             && let Some(stale) = self.gw.stale_answer(&self.p).await
         {
+            self.p.cache = CacheStatus::Stale;
             let answer = self
                 .gw
                 .answer_from_cache(&self.p, &stale, CacheStatus::Stale);
