@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
-use actix_web::{App, HttpServer, dev::Server, web};
+use actix_web::{App, HttpServer, dev::Server, middleware, web};
 
 use crate::{
     actors::supervisor::Supervisor,
@@ -60,6 +60,7 @@ pub fn start(
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(middleware::from_fn(http::tag_request_id))
             .configure(http::configure)
             .default_service(web::to(http::not_found))
     })

@@ -219,6 +219,17 @@ impl ChatRequest {
                 Some("max_tokens"),
             ));
         }
+        if self
+            .extra
+            .get("n")
+            .and_then(Value::as_u64)
+            .is_some_and(|n| n > 1)
+        {
+            return Err(GatewayError::invalid(
+                "`n` greater than 1 is not supported; send one request per choice",
+                Some("n"),
+            ));
+        }
         if self.stream_options.is_some() && !self.stream {
             return Err(GatewayError::invalid(
                 "`stream_options` is only allowed when `stream` is true",
@@ -369,7 +380,7 @@ mod tests {
 
     #[test]
     fn bad_inputs_name_the_problem() {
-        let cases: [(&[u8], &str); 6] = [
+        let cases: [(&[u8], &str); 7] = [
             (b"{not json", "not valid JSON"),
             (br#"{"messages":[]}"#, "missing field `model`"),
             (br#"{"model":"m","messages":[]}"#, "at least one message"),
@@ -381,6 +392,10 @@ mod tests {
             (
                 br#"{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3}"#,
                 "temperature",
+            ),
+            (
+                br#"{"model":"m","messages":[{"role":"user","content":"x"}],"n":2}"#,
+                "`n`",
             ),
         ];
         for (body, needle) in cases {

@@ -213,6 +213,10 @@ async fn bad_input_gets_openai_errors_never_500() {
             .await
             .unwrap();
         assert_eq!(resp.status().as_u16(), status, "{name}");
+        assert!(
+            resp.headers().contains_key("x-request-id"),
+            "{name}: no request id"
+        );
         let v: Value = resp.json().await.unwrap();
         assert_eq!(v["error"]["code"], code, "{name}: {v}");
         assert!(v["error"]["message"].as_str().unwrap().len() > 10, "{name}");

@@ -13,8 +13,11 @@ pub mod health;
 pub mod seed_chat;
 
 use actix_web::{
-    HttpRequest, HttpResponse, HttpResponseBuilder, Responder, ResponseError,
+    HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder, Responder, ResponseError,
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
     http::header::{self, HeaderName, HeaderValue},
+    middleware::Next,
     web,
 };
 use std::convert::Infallible;
@@ -116,14 +119,37 @@ pub async fn read_body(
     Ok(body.freeze())
 }
 
-/// The client's `x-request-id` when it is sane, else a new one.
+/// The id of a request, as assigned by [`tag_request_id`].
+#[derive(Clone)]
+struct RequestId(String);
+
+/// The client's `x-request-id` when it is sane, else a new one; the same for the whole request.
 pub fn request_id(req: &HttpRequest) -> String {
+    if let Some(RequestId(id)) = req.extensions().get::<RequestId>() {
+        return id.clone();
+    }
     req.headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_string)
         .unwrap_or_else(new_request_id)
+}
+
+/// Middleware: gives every request an id before any handler runs, and makes sure every response,
+/// errors included, carries it in `x-request-id`.
+pub async fn tag_request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = request_id(req.request());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut res = next.call(req).await?;
+    let name = HeaderName::from_static("x-request-id");
+    if !res.headers().contains_key(&name) {
+        res.headers_mut().insert(name, header_value(&id));
+    }
+    Ok(res)
 }
 
 /// `Cache-Control: no-store` bypasses the cache; `no-cache` refreshes it.

@@ -180,11 +180,36 @@ impl Gateway {
         cache_policy: CachePolicy,
     ) -> Result<Prepared, GatewayError> {
         let started = Instant::now();
-        let chain = self
-            .services
-            .routes
-            .resolve(&req.model, prefer.as_deref())?;
-        let verdict = self.services.guardrails.check_input(req.messages).await?;
+        let checked = match self.services.routes.resolve(&req.model, prefer.as_deref()) {
+            Ok(chain) => self
+                .services
+                .guardrails
+                .check_input(req.messages)
+                .await
+                .map(|verdict| (chain, verdict)),
+            Err(e) => Err(e),
+        };
+        let (chain, verdict) = match checked {
+            Ok(c) => c,
+            Err(err) => {
+                // Refused before any model: still one eval record and one log line.
+                self.push_eval(RecordEval {
+                    request_id: request_id.clone(),
+                    template: origin.template.clone(),
+                    version: origin.version.clone(),
+                    model: "none".into(),
+                    latency_ms: ms_since(started),
+                    ttft_ms: None,
+                    output_chars: 0,
+                    error: Some(err.to_string()),
+                    cache_hit: false,
+                    guardrail_output_pass: true,
+                });
+                let guardrail_input_pass = !matches!(err, GatewayError::Blocked(_));
+                tracing::warn!(%request_id, user_id = req.user.as_deref().unwrap_or("anonymous"), model = %req.model, guardrail_input_pass, error = %err, "request refused");
+                return Err(err);
+            }
+        };
         let upstream = UpstreamRequest {
             messages: verdict.messages,
             max_tokens: req.max_completion_tokens.or(req.max_tokens),
