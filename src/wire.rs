@@ -272,8 +272,12 @@ impl Usage {
 pub struct AssistantMessage {
     /// Always `assistant`.
     pub role: Role,
-    /// The answer text.
-    pub content: String,
+    /// The answer text (null when the answer is only tool calls).
+    pub content: Option<String>,
+    /// Tool calls requested by the model, as the upstream sent them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub tool_calls: Option<Value>,
 }
 
 /// One choice of a completion.
@@ -316,6 +320,9 @@ pub struct Delta {
     /// New text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// Tool-call fragments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Value>,
 }
 
 /// One choice of a stream chunk.

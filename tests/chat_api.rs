@@ -149,6 +149,54 @@ async fn anthropic_format_translated_both_ways() {
 }
 
 #[tokio::test]
+async fn tool_calls_pass_through_streaming_and_not() {
+    let args = r#"{"city":"Paris","unit":"celsius"}"#;
+    let call = || Step::ToolCall {
+        name: "get_weather".into(),
+        arguments: args.into(),
+    };
+    let oa = MockUpstream::start(vec![call(), call()]);
+    let an = MockUpstream::start(vec![]);
+    let gw = TestGateway::start(&config(&oa, &an));
+    let tools = json!([{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]);
+    let mut body = chat("gpt-test", "weather in Paris?");
+    body["tools"] = tools.clone();
+    let v: Value = gw
+        .post("/v1/chat/completions", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
+    assert!(v["choices"][0]["message"]["content"].is_null());
+    let tc = &v["choices"][0]["message"]["tool_calls"][0];
+    assert_eq!(tc["function"]["name"], "get_weather");
+    assert_eq!(tc["function"]["arguments"], args);
+    assert_eq!(oa.bodies()[0]["tools"], tools, "tools reach the upstream");
+
+    body["stream"] = json!(true);
+    let events = sse_data(gw.post("/v1/chat/completions", &body).await).await;
+    let chunks: Vec<Value> = events
+        .iter()
+        .filter_map(|e| serde_json::from_str(e).ok())
+        .collect();
+    let fragments: String = chunks
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].as_str())
+        .collect();
+    assert_eq!(fragments, args);
+    assert!(
+        chunks
+            .iter()
+            .any(|c| c["choices"][0]["finish_reason"] == "tool_calls")
+    );
+    assert_eq!(events.last().unwrap(), "[DONE]");
+    // answers with tool calls are not cached
+    let (_, stats) = gw.get_json("/v1/cache/stats").await;
+    assert_eq!(stats["stats"]["entries"], 0);
+}
+
+#[tokio::test]
 async fn default_route_and_cache_hit() {
     let oa = MockUpstream::start(vec![]);
     let an = MockUpstream::start(vec![Step::reply("cached words")]);

@@ -58,7 +58,9 @@ pub async fn chat_completions(
                 index: 0,
                 message: AssistantMessage {
                     role: Role::Assistant,
-                    content: answer.text.clone(),
+                    content: (!answer.text.is_empty() || answer.tool_calls.is_none())
+                        .then(|| answer.text.clone()),
+                    tool_calls: answer.tool_calls.clone(),
                 },
                 finish_reason: answer.finish_reason.clone(),
                 logprobs: None,
@@ -111,6 +113,7 @@ impl ChunkEncoder {
             let delta = Delta {
                 role: Some(Role::Assistant),
                 content: Some(String::new()),
+                tool_calls: None,
             };
             out.push(sse::Data::new(self.chunk(model, delta, None)).into());
         }
@@ -124,6 +127,16 @@ impl ChunkEncoder {
                 let delta = Delta {
                     role: None,
                     content: Some(text),
+                    tool_calls: None,
+                };
+                out.push(sse::Data::new(self.chunk(&model, delta, None)).into());
+            }
+            RelayEvent::ToolCalls { model, calls } => {
+                self.role(&model, &mut out);
+                let delta = Delta {
+                    role: None,
+                    content: None,
+                    tool_calls: Some(calls),
                 };
                 out.push(sse::Data::new(self.chunk(&model, delta, None)).into());
             }

@@ -204,5 +204,7 @@ fn encode(ev: RelayEvent, origin: &Origin) -> Vec<sse::Event> {
             ]
         }
         RelayEvent::Failed(err) => vec![sse::Data::new(err.to_json()).into()],
+        // Templates declare no tools; nothing to relay.
+        RelayEvent::ToolCalls { .. } => Vec::new(),
     }
 }

@@ -139,6 +139,8 @@ pub struct Answer {
     pub guardrail_output_pass: bool,
     /// The model whose stream failed, when the next model continued the answer.
     pub continued_from: Option<String>,
+    /// Tool calls of a non-streaming answer (streams relay them as they come).
+    pub tool_calls: Option<Value>,
     /// PII kinds redacted from the input.
     pub pii_detected: Vec<&'static str>,
     /// Milliseconds from arrival to the end.
@@ -298,6 +300,7 @@ impl Gateway {
                         cache: p.cache,
                         guardrail_output_pass: verdict.passed,
                         continued_from: None,
+                        tool_calls: c.tool_calls,
                         pii_detected: p.pii_detected.clone(),
                         latency_ms: ms_since(p.started),
                         ttft_ms: None,
@@ -366,6 +369,7 @@ impl Gateway {
             cache,
             guardrail_output_pass: true,
             continued_from: None,
+            tool_calls: None,
             pii_detected: p.pii_detected.clone(),
             latency_ms: ms_since(p.started),
             ttft_ms: None,
@@ -376,6 +380,7 @@ impl Gateway {
     fn store(&self, p: &Prepared, a: &Answer) {
         if let Some(key) = &p.cache_key
             && a.guardrail_output_pass
+            && a.tool_calls.is_none()
             && matches!(a.finish_reason.as_str(), "stop" | "length")
         {
             self.services.cache.do_send(CacheStore {

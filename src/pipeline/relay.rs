@@ -44,6 +44,13 @@ pub enum RelayEvent {
         /// The text.
         text: String,
     },
+    /// A tool-call fragment from `model` (OpenAI `delta.tool_calls`), passed through.
+    ToolCalls {
+        /// The model producing it.
+        model: Arc<str>,
+        /// The fragment.
+        calls: serde_json::Value,
+    },
     /// The answer is complete.
     Done(Box<Answer>),
     /// The stream failed; nothing follows.
@@ -84,6 +91,8 @@ pub struct StreamRelay {
     first_token: Option<Instant>,
     continued_from: Option<String>,
     last_error: Option<ProviderError>,
+    /// Tool-call fragments were relayed.
+    tool_calls: bool,
     /// When the next attempt on the same model may start (backoff).
     retry_at: Option<tokio::time::Instant>,
     /// The first rejection of the request as invalid, returned if no model accepts it.
@@ -110,6 +119,7 @@ impl StreamRelay {
             first_token: None,
             continued_from: None,
             last_error: None,
+            tool_calls: false,
             retry_at: None,
             client_error: None,
             queue: VecDeque::new(),
@@ -169,6 +179,13 @@ impl StreamRelay {
                 Ok(Some(ProviderEvent::Delta(text))) => {
                     act.sent = true;
                     self.on_delta(text);
+                }
+                Ok(Some(ProviderEvent::ToolCalls(calls))) => {
+                    act.sent = true;
+                    self.tool_calls = true;
+                    self.first_token.get_or_insert_with(Instant::now);
+                    let model = self.current_model();
+                    self.queue.push_back(RelayEvent::ToolCalls { model, calls });
                 }
                 Ok(None) => {
                     let result = act.task.join().await.and_then(|r| r);
@@ -252,12 +269,15 @@ impl StreamRelay {
             self.finished = true;
             return;
         }
-        let model = self
-            .segments
+        let model = self.current_model();
+        self.queue.push_back(RelayEvent::Delta { model, text });
+    }
+
+    fn current_model(&self) -> Arc<str> {
+        self.segments
             .last()
             .map(|s| s.handle.model.clone())
-            .unwrap_or_else(|| Arc::from("unknown"));
-        self.queue.push_back(RelayEvent::Delta { model, text });
+            .unwrap_or_else(|| Arc::from("unknown"))
     }
 
     fn on_end(&mut self, end: StreamEnd) {
@@ -270,7 +290,10 @@ impl StreamRelay {
             seg.usage = end.usage;
         }
         let answer = self.answer(&end.finish_reason, true);
-        self.gw.store(&self.p, &answer);
+        if !self.tool_calls {
+            // Answers with tool calls are not cached: the calls are only a step of a conversation.
+            self.gw.store(&self.p, &answer);
+        }
         self.gw.record(&self.p, &answer, None);
         self.queue.push_back(RelayEvent::Done(Box::new(answer)));
         self.finished = true;
@@ -319,7 +342,9 @@ impl StreamRelay {
             return;
         }
         // Tokens were sent: continue on the next model, or end with an error event.
+        // Another model cannot continue half a tool call: those streams end with the error.
         let can_continue = self.gw.config.server.mid_stream_failure == MidStreamFailure::Continue
+            && !self.tool_calls
             && self.pos + 1 < self.p.chain.len();
         if can_continue {
             self.continued_from = Some(handle.model.to_string());
@@ -420,6 +445,7 @@ impl StreamRelay {
             cache: self.p.cache,
             guardrail_output_pass,
             continued_from: self.continued_from.clone(),
+            tool_calls: None,
             pii_detected: self.p.pii_detected.clone(),
             latency_ms: ms_since(self.p.started),
             ttft_ms: self

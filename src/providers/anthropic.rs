@@ -4,7 +4,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    Completion, StreamDecoder, UpstreamRequest, finish_reason_from, sse::SseEvent, stream_error,
+    Completion, ProviderEvent, StreamDecoder, UpstreamRequest, finish_reason_from, sse::SseEvent,
+    stream_error,
 };
 use crate::{
     error::ProviderError,
@@ -129,6 +130,7 @@ pub fn parse_completion(bytes: &[u8]) -> Result<Completion, ProviderError> {
         text,
         finish_reason: finish_reason_from(raw.stop_reason.as_deref().unwrap_or("end_turn")),
         usage: raw.usage.map(|u| Usage::new(u.prompt(), u.output_tokens)),
+        tool_calls: None,
     })
 }
 
@@ -136,7 +138,7 @@ pub fn parse_completion(bytes: &[u8]) -> Result<Completion, ProviderError> {
 pub(super) fn decode_event(
     state: &mut StreamDecoder,
     event: &SseEvent,
-) -> Result<Vec<String>, ProviderError> {
+) -> Result<Vec<ProviderEvent>, ProviderError> {
     if event.data.trim().is_empty() {
         return Ok(Vec::new());
     }
@@ -158,7 +160,7 @@ pub(super) fn decode_event(
             if let Some(text) = v.pointer("/delta/text").and_then(Value::as_str)
                 && !text.is_empty()
             {
-                return Ok(vec![text.to_string()]);
+                return Ok(vec![ProviderEvent::Delta(text.to_string())]);
             }
         }
         "message_delta" => {
@@ -226,7 +228,7 @@ mod tests {
         };
         decode_event(&mut st, &ev("message_start", r#"{"type":"message_start","message":{"usage":{"input_tokens":12,"output_tokens":1}}}"#)).unwrap();
         let d = decode_event(&mut st, &ev("content_block_delta", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#)).unwrap();
-        assert_eq!(d, vec!["Hi".to_string()]);
+        assert_eq!(d, vec![ProviderEvent::Delta("Hi".into())]);
         decode_event(&mut st, &ev("message_delta", r#"{"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":7}}"#)).unwrap();
         decode_event(&mut st, &ev("message_stop", r#"{"type":"message_stop"}"#)).unwrap();
         let end = st.finish().unwrap();

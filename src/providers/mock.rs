@@ -129,6 +129,7 @@ impl Simulator {
         let generation = self.settings.token_delay * words as u32;
         tokio::time::sleep(self.settings.latency + generation).await;
         Ok(Completion {
+            tool_calls: None,
             usage: Some(self.usage(req, &text)),
             finish_reason: self.finish_reason(req, words),
             text,

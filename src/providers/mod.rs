@@ -48,6 +48,8 @@ pub struct UpstreamRequest {
 pub enum ProviderEvent {
     /// New answer text.
     Delta(String),
+    /// A `delta.tool_calls` fragment of an OpenAI-format stream, passed through as it is.
+    ToolCalls(Value),
 }
 
 /// A finished non-streaming answer.
@@ -59,6 +61,8 @@ pub struct Completion {
     pub finish_reason: String,
     /// Usage as reported by the upstream, if it did.
     pub usage: Option<Usage>,
+    /// Tool calls of an OpenAI-format answer, passed through as they are.
+    pub tool_calls: Option<Value>,
 }
 
 /// How a stream ended.
@@ -253,8 +257,8 @@ impl Upstream {
                 None => return decoder.finish(),
             };
             for event in parser.push(&chunk) {
-                for delta in decoder.decode(&event)? {
-                    if tx.send(ProviderEvent::Delta(delta)).await.is_err() {
+                for ev in decoder.decode(&event)? {
+                    if tx.send(ev).await.is_err() {
                         return Ok(decoder.cancelled());
                     }
                 }
@@ -286,7 +290,7 @@ impl StreamDecoder {
         }
     }
 
-    fn decode(&mut self, event: &sse::SseEvent) -> Result<Vec<String>, ProviderError> {
+    fn decode(&mut self, event: &sse::SseEvent) -> Result<Vec<ProviderEvent>, ProviderError> {
         match self.kind {
             ProviderKind::Anthropic => anthropic::decode_event(self, event),
             _ => openai::decode_event(self, event),

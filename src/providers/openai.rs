@@ -4,7 +4,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{
-    Completion, StreamDecoder, UpstreamRequest, finish_reason_from, sse::SseEvent, stream_error,
+    Completion, ProviderEvent, StreamDecoder, UpstreamRequest, finish_reason_from, sse::SseEvent,
+    stream_error,
 };
 use crate::{error::ProviderError, wire::Usage};
 
@@ -71,6 +72,7 @@ struct RawChoice {
 #[derive(Deserialize)]
 struct RawMessage {
     content: Option<String>,
+    tool_calls: Option<Value>,
 }
 
 /// Parses a non-streaming response.
@@ -82,10 +84,18 @@ pub fn parse_completion(bytes: &[u8]) -> Result<Completion, ProviderError> {
         .into_iter()
         .next()
         .ok_or_else(|| ProviderError::Protocol("chat completion without choices".into()))?;
+    let (text, tool_calls) = match choice.message {
+        Some(m) => (
+            m.content.unwrap_or_default(),
+            m.tool_calls.filter(|t| !t.is_null()),
+        ),
+        None => (String::new(), None),
+    };
     Ok(Completion {
-        text: choice.message.and_then(|m| m.content).unwrap_or_default(),
+        text,
         finish_reason: finish_reason_from(choice.finish_reason.as_deref().unwrap_or("stop")),
         usage: raw.usage,
+        tool_calls,
     })
 }
 
@@ -93,7 +103,7 @@ pub fn parse_completion(bytes: &[u8]) -> Result<Completion, ProviderError> {
 pub(super) fn decode_event(
     state: &mut StreamDecoder,
     event: &SseEvent,
-) -> Result<Vec<String>, ProviderError> {
+) -> Result<Vec<ProviderEvent>, ProviderError> {
     let data = event.data.trim();
     if data == "[DONE]" {
         state.done = true;
@@ -117,10 +127,15 @@ pub(super) fn decode_event(
     }
     let mut out = Vec::new();
     for choice in chunk.choices {
-        if let Some(text) = choice.delta.and_then(|d| d.content)
-            && !text.is_empty()
-        {
-            out.push(text);
+        if let Some(delta) = choice.delta {
+            if let Some(text) = delta.content
+                && !text.is_empty()
+            {
+                out.push(ProviderEvent::Delta(text));
+            }
+            if let Some(calls) = delta.tool_calls.filter(|t| !t.is_null()) {
+                out.push(ProviderEvent::ToolCalls(calls));
+            }
         }
         if let Some(r) = choice.finish_reason {
             state.finish_reason = Some(finish_reason_from(&r));
@@ -179,7 +194,7 @@ mod tests {
             &ev(r#"{"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}"#),
         )
         .unwrap();
-        assert_eq!(d2, vec!["Hel".to_string()]);
+        assert_eq!(d2, vec![ProviderEvent::Delta("Hel".into())]);
         decode_event(
             &mut st,
             &ev(r#"{"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}"#),

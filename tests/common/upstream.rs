@@ -66,6 +66,10 @@ pub enum Step {
     /// Stream: send the first word, then stay pending until the client goes
     /// away. Non-stream: never answer (the handler stays pending).
     Hang { text: String },
+    /// OpenAI only: the model calls the function `name` with JSON `arguments`
+    /// (`finish_reason: "tool_calls"`); streamed as OpenAI does, the arguments
+    /// in two fragments.
+    ToolCall { name: String, arguments: String },
 }
 
 impl Step {
@@ -410,6 +414,7 @@ async fn play(mut step: Step, ctx: &RequestCtx, shared: Arc<Shared>) -> HttpResp
                 error_response(ctx.provider, status, None, kind, "Overloaded")
             }
         }
+        Step::ToolCall { name, arguments } => tool_call_response(ctx, &name, &arguments),
         Step::Hang { text } => {
             if ctx.stream {
                 let first = text.split_whitespace().next().unwrap_or("").to_owned();
@@ -420,6 +425,53 @@ async fn play(mut step: Step, ctx: &RequestCtx, shared: Arc<Shared>) -> HttpResp
             }
         }
     }
+}
+
+/// An OpenAI answer that is one tool call, streamed or not.
+fn tool_call_response(ctx: &RequestCtx, name: &str, arguments: &str) -> HttpResponse {
+    let call = |args: &str| {
+        serde_json::json!([{"index": 0, "id": "call_mock1", "type": "function",
+                            "function": {"name": name, "arguments": args}}])
+    };
+    let usage = serde_json::json!({"prompt_tokens": ctx.prompt_tokens, "completion_tokens": 5,
+                                   "total_tokens": ctx.prompt_tokens + 5});
+    if !ctx.stream {
+        let body = serde_json::json!({
+            "id": ctx.id, "object": "chat.completion", "created": ctx.created, "model": ctx.model,
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "logprobs": null,
+                         "message": {"role": "assistant", "content": null, "tool_calls": call(arguments)}}],
+            "usage": usage,
+        });
+        return HttpResponse::Ok().json(body);
+    }
+    let chunk = |delta: Value, finish: Value| {
+        serde_json::json!({"id": ctx.id, "object": "chat.completion.chunk", "created": ctx.created,
+                           "model": ctx.model,
+                           "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        .to_string()
+    };
+    let (head, tail) = arguments.split_at(arguments.len() / 2);
+    let mut body = String::new();
+    for data in [
+        chunk(
+            serde_json::json!({"role": "assistant", "content": null, "tool_calls": call(head)}),
+            Value::Null,
+        ),
+        chunk(
+            serde_json::json!({"tool_calls": [{"index": 0, "function": {"arguments": tail}}]}),
+            Value::Null,
+        ),
+        chunk(serde_json::json!({}), Value::from("tool_calls")),
+        serde_json::json!({"id": ctx.id, "object": "chat.completion.chunk", "created": ctx.created,
+                           "model": ctx.model, "choices": [], "usage": usage})
+        .to_string(),
+        "[DONE]".to_string(),
+    ] {
+        body.push_str(&format!("data: {data}\n\n"));
+    }
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .body(body)
 }
 
 /// Counts whitespace-separated words in all prompt texts of a request.
