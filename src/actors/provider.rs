@@ -28,6 +28,9 @@ use crate::{
 /// Mailbox size: senders beyond it wait for a slot rather than fail.
 pub const MAILBOX_CAPACITY: usize = 4096;
 
+/// How long a provider whose pool could not be built waits before restarting to try again.
+const REBUILD_PAUSE: Duration = Duration::from_secs(5);
+
 /// The part of a provider actor's state that requests read, behind a short lock.
 pub struct ProviderGate {
     model: String,
@@ -183,6 +186,16 @@ impl Actor for ProviderActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+        if self.model.disabled_reason.is_none()
+            && let Err(e) = &self.gate.state.lock().upstream
+        {
+            // No pool could be built: try again with a fresh actor after a pause.
+            let reason = format!("broken connection pool: {e}");
+            ctx.run_later(REBUILD_PAUSE, move |act, ctx| {
+                act.stop_reason = Some(reason);
+                ctx.stop();
+            });
+        }
         // The circuit moves from open to half-open with time alone; keep the published view fresh.
         ctx.run_interval(Duration::from_secs(1), |act, _| act.publish_state());
     }

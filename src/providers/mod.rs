@@ -154,7 +154,9 @@ impl Upstream {
         if let Some((_, c)) = pools.iter().find(|(t, _)| *t == me) {
             return Ok(c.clone());
         }
-        let c = build_client(&self.timeouts)?;
+        // A pool that cannot be built is a broken provider: the actor restarts fresh.
+        let c = build_client(&self.timeouts)
+            .map_err(|e| ProviderError::Crashed(format!("broken connection pool: {e}")))?;
         pools.push((me, c.clone()));
         Ok(c)
     }
@@ -360,7 +362,10 @@ fn build_client(timeouts: &Timeouts) -> Result<reqwest::Client, ProviderError> {
 }
 
 fn from_reqwest(e: reqwest::Error) -> ProviderError {
-    if e.is_timeout() {
+    if e.is_builder() {
+        // The client itself cannot build requests: only a fresh pool can help.
+        ProviderError::Crashed(format!("HTTP client unusable: {e}"))
+    } else if e.is_timeout() {
         ProviderError::Timeout("the upstream response")
     } else if e.is_connect() {
         ProviderError::Connect(e.to_string())
