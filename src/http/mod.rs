@@ -228,12 +228,8 @@ pub async fn stream_relay(
     let id = prepared.request_id.clone();
     let mut relay = StreamRelay::new(gw.clone(), prepared);
     let first = match tokio::time::timeout(STATUS_WAIT, relay.next()).await {
-        Ok(Some(RelayEvent::Failed(err))) => {
-            let mut resp = err.error_response();
-            resp.headers_mut()
-                .insert(HeaderName::from_static("x-request-id"), header_value(&id));
-            return resp;
-        }
+        // The request-id middleware adds `x-request-id` to this response too.
+        Ok(Some(RelayEvent::Failed(err))) => return err.error_response(),
         Ok(first) => first,
         // Still waiting for the first token: send the headers, keep-alives flow from here.
         Err(_) => None,

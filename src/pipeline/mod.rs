@@ -30,6 +30,9 @@ use crate::{
     wire::{ChatMessage, ChatRequest, Usage},
 };
 
+/// Longest wait for the cache actor; past it the request goes on as a miss.
+const CACHE_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Shown instead of an answer that failed the output guardrails.
 pub const SAFE_MESSAGE: &str =
     "The answer was withheld because it contained content our safety rules do not allow.";
@@ -234,16 +237,12 @@ impl Gateway {
         if let Some(key) = &cache_key
             && cache_policy == CachePolicy::Normal
         {
-            // The cache must never fail a request: a broken cache is a miss.
-            if let Ok(Some(hit)) = self
-                .services
-                .cache
-                .send(CacheLookup {
-                    key: key.clone(),
-                    allow_stale: false,
-                })
-                .await
-            {
+            // The cache must never fail or stall a request: a broken or slow cache is a miss.
+            let lookup = self.services.cache.send(CacheLookup {
+                key: key.clone(),
+                allow_stale: false,
+            });
+            if let Ok(Ok(Some(hit))) = tokio::time::timeout(CACHE_WAIT, lookup).await {
                 cache = CacheStatus::Hit;
                 cached = Some(hit);
             }
@@ -345,13 +344,13 @@ impl Gateway {
     /// An expired cached answer, the last resort before 503.
     async fn stale_answer(&self, p: &Prepared) -> Option<CachedAnswer> {
         let key = p.cache_key.clone()?;
-        self.services
-            .cache
-            .send(CacheLookup {
-                key,
-                allow_stale: true,
-            })
+        let lookup = self.services.cache.send(CacheLookup {
+            key,
+            allow_stale: true,
+        });
+        tokio::time::timeout(CACHE_WAIT, lookup)
             .await
+            .ok()?
             .ok()
             .flatten()
     }
