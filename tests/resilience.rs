@@ -421,6 +421,38 @@ async fn client_disconnect_cancels_upstream_and_records_usage() {
     );
 }
 
+#[tokio::test]
+async fn non_streaming_disconnect_cancels_upstream_and_leaves_a_record() {
+    let a = MockUpstream::start(vec![Step::Hang {
+        text: "never".into(),
+    }]);
+    let (b, c) = (MockUpstream::start(vec![]), MockUpstream::start(vec![]));
+    let gw = TestGateway::start(&chain_config([&a, &b, &c], 0, ""));
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let sent = impatient
+        .post(format!("{}/v1/chat/completions", gw.url))
+        .json(&chat("model-a", "wait for me"))
+        .send()
+        .await;
+    assert!(sent.is_err(), "the upstream never answers");
+    assert!(
+        a.wait_client_disconnect(Duration::from_secs(10)).await,
+        "the upstream call was not cancelled"
+    );
+    let (_, eval) = gw.get_json("/admin/eval").await;
+    let recent = eval["recent"].as_array().unwrap();
+    assert!(
+        recent.iter().any(|r| r["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("disconnected"))),
+        "{eval}"
+    );
+    assert_eq!(gw.actor("model-a").await["in_flight"], 0);
+}
+
 /// A mock-provider model that panics on every call, ahead of a healthy one.
 fn crash_config() -> String {
     r#"

@@ -265,6 +265,20 @@ impl Gateway {
     /// Answers a prepared request without streaming: cache, then the chain, then a stale
     /// cached answer, then 503.
     pub async fn complete(&self, p: &Prepared) -> Result<Answer, GatewayError> {
+        let chain = self.complete_chain(p);
+        // Declared after `chain`, so on cancellation it is dropped first: the record is pushed
+        // before the upstream call is dropped and its connection closed.
+        let mut pending = Pending {
+            gw: self,
+            p,
+            done: false,
+        };
+        let result = chain.await;
+        pending.done = true;
+        result
+    }
+
+    async fn complete_chain(&self, p: &Prepared) -> Result<Answer, GatewayError> {
         if let Some(hit) = &p.cached {
             let answer = self.answer_from_cache(p, hit, CacheStatus::Hit);
             self.record(p, &answer, None);
@@ -455,7 +469,7 @@ impl Gateway {
     }
 
     /// Eval and the log line for a request that produced no answer.
-    pub fn record_failure(&self, p: &Prepared, err: &GatewayError) {
+    pub fn record_failure(&self, p: &Prepared, err: &dyn std::fmt::Display) {
         let latency_ms = ms_since(p.started);
         self.push_eval(RecordEval {
             request_id: p.request_id.clone(),
@@ -470,6 +484,23 @@ impl Gateway {
             guardrail_output_pass: true,
         });
         tracing::warn!(request_id = %p.request_id, user_id = %p.user, latency_ms, error = %err, "request failed");
+    }
+}
+
+/// Records a non-streaming request whose client went away before the answer: dropping the
+/// request's future cancels the upstream call, and this guard leaves the eval record behind.
+struct Pending<'a> {
+    gw: &'a Gateway,
+    p: &'a Prepared,
+    done: bool,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.gw
+                .record_failure(self.p, &"client disconnected before the answer");
+        }
     }
 }
 
