@@ -20,6 +20,18 @@ fn chain_config(ups: [&MockUpstream; 3], retries: u32, extra: &str) -> String {
     cfg + "[routes.chain]\nfallback = [\"model-a\", \"model-b\", \"model-c\"]\n"
 }
 
+/// An Anthropic-format model `claude-x` ahead of OpenAI-format `model-b` and `model-c`.
+fn anthropic_first_config(an: &MockUpstream, b: &MockUpstream, c: &MockUpstream) -> String {
+    let mut cfg = String::from("[server]\ndefault_route = \"chain\"\n");
+    cfg += &anthropic_provider("an", &an.base_url(), 0);
+    cfg += &model("claude-x", "an");
+    cfg += &openai_provider("b", &b.base_url(), 0);
+    cfg += &model("model-b", "b");
+    cfg += &openai_provider("c", &c.base_url(), 0);
+    cfg += &model("model-c", "c");
+    cfg + "[routes.chain]\nfallback = [\"claude-x\", \"model-b\", \"model-c\"]\n"
+}
+
 fn status(code: u16) -> Step {
     Step::Status {
         status: code,
@@ -253,15 +265,7 @@ async fn failure_before_first_token_falls_through_invisibly() {
     }]);
     let b = MockUpstream::start(vec![Step::reply("from b")]);
     let c = MockUpstream::start(vec![]);
-    let mut cfg = String::from("[server]\ndefault_route = \"chain\"\n");
-    cfg += &anthropic_provider("an", &an.base_url(), 0);
-    cfg += &model("claude-x", "an");
-    cfg += &openai_provider("b", &b.base_url(), 0);
-    cfg += &model("model-b", "b");
-    cfg += &openai_provider("c", &c.base_url(), 0);
-    cfg += &model("model-c", "c");
-    cfg += "[routes.chain]\nfallback = [\"claude-x\", \"model-b\", \"model-c\"]\n";
-    let gw = TestGateway::start(&cfg);
+    let gw = TestGateway::start(&anthropic_first_config(&an, &b, &c));
     let events = sse_data(
         gw.post("/v1/chat/completions", &streaming("chain", "hi"))
             .await,
@@ -314,15 +318,7 @@ async fn anthropic_stream_cut_is_continued_by_an_openai_model() {
     }]);
     let b = MockUpstream::start(vec![Step::reply("the answer.")]);
     let c = MockUpstream::start(vec![]);
-    let mut cfg = String::from("[server]\ndefault_route = \"chain\"\n");
-    cfg += &anthropic_provider("an", &an.base_url(), 0);
-    cfg += &model("claude-x", "an");
-    cfg += &openai_provider("b", &b.base_url(), 0);
-    cfg += &model("model-b", "b");
-    cfg += &openai_provider("c", &c.base_url(), 0);
-    cfg += &model("model-c", "c");
-    cfg += "[routes.chain]\nfallback = [\"claude-x\", \"model-b\", \"model-c\"]\n";
-    let gw = TestGateway::start(&cfg);
+    let gw = TestGateway::start(&anthropic_first_config(&an, &b, &c));
     let events = sse_data(
         gw.post("/v1/chat/completions", &streaming("chain", "go on"))
             .await,

@@ -127,7 +127,7 @@ impl StreamRelay {
         };
         if let Some(hit) = relay.p.cached.take() {
             let answer = relay.gw.answer_from_cache(&relay.p, &hit, CacheStatus::Hit);
-            relay.replay(answer);
+            relay.replay(answer, None);
         }
         relay
     }
@@ -380,13 +380,7 @@ impl StreamRelay {
                 .gw
                 .answer_from_cache(&self.p, &stale, CacheStatus::Stale);
             let err = self.last_error.as_ref().map(ToString::to_string);
-            self.gw.record(&self.p, &answer, err);
-            self.queue.push_back(RelayEvent::Delta {
-                model: Arc::from(answer.model.as_str()),
-                text: answer.text.clone(),
-            });
-            self.queue.push_back(RelayEvent::Done(Box::new(answer)));
-            self.finished = true;
+            self.replay(answer, err);
             return;
         }
         let err = unavailable(self.last_error.as_ref(), self.p.chain.is_empty());
@@ -400,9 +394,9 @@ impl StreamRelay {
         self.finished = true;
     }
 
-    /// A cache hit replayed as a stream.
-    fn replay(&mut self, answer: Answer) {
-        self.gw.record(&self.p, &answer, None);
+    /// A cached answer replayed as a stream (a hit, or a stale answer after `error`).
+    fn replay(&mut self, answer: Answer, error: Option<String>) {
+        self.gw.record(&self.p, &answer, error);
         self.queue.push_back(RelayEvent::Delta {
             model: Arc::from(answer.model.as_str()),
             text: answer.text.clone(),
