@@ -26,6 +26,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/common.sh
+source "$ROOT/scripts/common.sh"
 
 BENCH_SECS="${BENCH_SECS:-10}"
 BENCH_WARMUP_SECS="${BENCH_WARMUP_SECS:-2}"
@@ -87,21 +89,6 @@ MOCK_PID=""
 GW_PID=""
 CONC_PID=""
 
-stop_pid() {
-    local pid="$1" i
-    [[ -n "$pid" ]] || return 0
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -145,24 +132,14 @@ PY
 MOCK_URL="http://127.0.0.1:$MOCK_PORT"
 GW_URL="http://127.0.0.1:$GW_PORT"
 
-# Wait until URL/health answers 200 while PID lives; bounded to ~30 s.
+# Wait until URL/health answers while PID lives (bounded); show the logs if it never does.
 wait_ready() {
-    local name="$1" url="$2" pid="$3" i
-    for i in $(seq 1 300); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            echo "bench: $name exited during start-up" >&2
-            dump_logs
-            return 1
-        fi
-        if curl -fsS -o /dev/null --max-time 1 "$url/health" 2>/dev/null; then
-            log "$name ready at $url (after ~$(( i / 10 )).$(( i % 10 )) s)"
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "bench: $name not ready at $url after 30 s" >&2
-    dump_logs
-    return 1
+    if wait_http_ready "$1" "$2" "$3"; then
+        log "$1 ready at $2"
+    else
+        dump_logs
+        return 1
+    fi
 }
 
 log "starting mock upstream on $MOCK_URL"
@@ -338,7 +315,7 @@ log "    direct median ${TTFB_DIRECT_MED} ms, p99 ${TTFB_DIRECT_P99} ms; gateway
 # --- no serialisation: 100 concurrent calls to one slow model vs one ----------------
 # A second gateway whose one model is the mock provider with 200 ms of latency: if any actor
 # mailbox serialised the calls, 100 concurrent requests would take ~100 × 200 ms.
-CONC_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+CONC_PORT="$(free_port)"
 cat >"$WORK/concurrency.toml" <<EOF
 [server]
 listen = "127.0.0.1:$CONC_PORT"

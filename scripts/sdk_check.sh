@@ -13,6 +13,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# shellcheck source=scripts/common.sh
+source "$ROOT/scripts/common.sh"
 
 log() { printf '[sdk-check] %s\n' "$*" >&2; }
 
@@ -35,7 +37,7 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 SLUICE_BIN="$TARGET_DIR/debug/sluice"
 [[ -x "$SLUICE_BIN" ]] || { echo "sdk-check: missing binary $SLUICE_BIN" >&2; exit 1; }
 
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+PORT="$(free_port)"
 URL="http://127.0.0.1:$PORT"
 LOG="$(mktemp "${TMPDIR:-/tmp}/sluice-sdk-check.XXXXXX")"
 SERVER_PID=""
@@ -43,17 +45,7 @@ SERVER_PID=""
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$SERVER_PID" 2>/dev/null; then
-            kill -KILL "$SERVER_PID" 2>/dev/null || true
-        fi
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    stop_pid "$SERVER_PID"
     if (( rc != 0 )) && [[ -s "$LOG" ]]; then
         echo "---- last lines of the server log ----" >&2
         tail -n 40 "$LOG" >&2 || true
@@ -70,22 +62,7 @@ env -u OPENAI_API_KEY -u ANTHROPIC_API_KEY \
     "$SLUICE_BIN" serve --config config.toml --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &
 SERVER_PID=$!
 
-ready=0
-for _ in $(seq 1 300); do
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-        echo "sdk-check: sluice exited during start-up" >&2
-        exit 1
-    fi
-    if curl -fsS -o /dev/null --max-time 1 "$URL/health" 2>/dev/null; then
-        ready=1
-        break
-    fi
-    sleep 0.1
-done
-if (( ready == 0 )); then
-    echo "sdk-check: sluice not ready at $URL/health after 30 s" >&2
-    exit 1
-fi
+wait_http_ready "sluice" "$URL" "$SERVER_PID"
 log "sluice ready"
 
 # Its exit status is the script's (set -e, then the EXIT trap stops the server).
