@@ -410,7 +410,16 @@ fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     if let Some(ms) = number("retry-after-ms") {
         return Some(clamp(ms / 1000.0));
     }
-    number("retry-after").map(clamp)
+    if let Some(secs) = number("retry-after") {
+        return Some(clamp(secs));
+    }
+    // The HTTP-date form: wait until then (a date in the past means now).
+    let date = headers.get("retry-after")?.to_str().ok()?;
+    let at = httpdate::parse_http_date(date.trim()).ok()?;
+    let wait = at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Some(wait.min(Duration::from_secs(86_400)))
 }
 
 /// An error event inside a stream: `{"type": ..., "message": ...}` of either format.
@@ -451,5 +460,20 @@ mod tests {
         assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(86_400)));
         h.insert("retry-after", "inf".parse().unwrap());
         assert_eq!(parse_retry_after(&h), None);
+        let soon = std::time::SystemTime::now() + Duration::from_secs(120);
+        h.insert(
+            "retry-after",
+            httpdate::fmt_http_date(soon).parse().unwrap(),
+        );
+        let wait = parse_retry_after(&h).unwrap();
+        assert!(
+            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+            "{wait:?}"
+        );
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(parse_retry_after(&h), Some(Duration::ZERO));
     }
 }
