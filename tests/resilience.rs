@@ -355,6 +355,34 @@ async fn cut_mid_stream_ends_with_error_event_when_configured() {
 }
 
 #[tokio::test]
+async fn keep_alive_comments_flow_while_the_first_token_is_slow() {
+    let a = MockUpstream::start(vec![Step::Delay {
+        ms: 3_500,
+        then: Box::new(Step::reply("worth the wait")),
+    }]);
+    let (b, c) = (MockUpstream::start(vec![]), MockUpstream::start(vec![]));
+    let cfg = chain_config([&a, &b, &c], 0, "keep_alive_secs = 1").replacen(
+        "first_token_secs = 5",
+        "first_token_secs = 10",
+        1,
+    );
+    let gw = TestGateway::start(&cfg);
+    let resp = gw
+        .post("/v1/chat/completions", &streaming("model-a", "slow"))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let first_data = text.find("data: ").unwrap();
+    assert!(
+        text[..first_data].contains(": keep-alive"),
+        "no keep-alive comment before the first token: {text}"
+    );
+    let events = parse_sse(&text);
+    assert_eq!(joined_content(&events), "worth the wait");
+    assert_eq!(events.last().unwrap(), "[DONE]");
+}
+
+#[tokio::test]
 async fn silent_stream_times_out_and_is_continued() {
     let a = MockUpstream::start(vec![Step::Hang {
         text: "Silence after".into(),

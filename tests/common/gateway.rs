@@ -92,7 +92,11 @@ pub fn chat(model: &str, text: &str) -> Value {
 
 /// Reads an SSE body into its `data:` payloads.
 pub async fn sse_data(resp: reqwest::Response) -> Vec<String> {
-    let text = resp.text().await.unwrap();
+    parse_sse(&resp.text().await.unwrap())
+}
+
+/// The `data:` payloads of an SSE text.
+pub fn parse_sse(text: &str) -> Vec<String> {
     text.split("\n\n")
         .filter_map(|ev| {
             let data: Vec<&str> = ev
