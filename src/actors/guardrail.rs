@@ -57,13 +57,15 @@ impl Guardrails {
     }
 
     /// Checks a whole answer.
-    pub async fn check_output(&self, text: String) -> Result<OutputVerdict, GatewayError> {
+    pub async fn check_output(&self, text: &str) -> Result<OutputVerdict, GatewayError> {
         if text.len() <= INLINE_SCAN_BYTES {
             self.stats.handled();
-            return Ok(check_output(&self.rules, &text));
+            return Ok(check_output(&self.rules, text));
         }
         self.addr
-            .send(CheckOutput { text })
+            .send(CheckOutput {
+                text: text.to_string(),
+            })
             .await
             .map_err(|e| GatewayError::Internal(format!("guardrail pool unavailable: {e}")))
     }

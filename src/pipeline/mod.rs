@@ -289,11 +289,7 @@ impl Gateway {
         for handle in &p.chain {
             match call::complete_with_retries(handle, &p.upstream).await {
                 Ok(c) => {
-                    let verdict = self
-                        .services
-                        .guardrails
-                        .check_output(c.text.clone())
-                        .await?;
+                    let verdict = self.services.guardrails.check_output(&c.text).await?;
                     let (usage, estimated) = match c.usage {
                         Some(u) => (u, false),
                         None => (

@@ -1,13 +1,48 @@
 //! OpenAI Chat Completions wire format (also vLLM, TGI, Ollama, llama.cpp's server).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{
     Completion, ProviderEvent, StreamDecoder, UpstreamRequest, finish_reason_from, sse::SseEvent,
     stream_error,
 };
-use crate::{error::ProviderError, wire::Usage};
+use crate::{
+    error::ProviderError,
+    wire::{ChatMessage, Usage},
+};
+
+/// The body of `POST {base}/chat/completions`, serialised in one pass (no intermediate values).
+#[derive(Serialize)]
+struct Body<'a> {
+    model: &'a str,
+    messages: &'a [ChatMessage],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_completion_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
+    /// Every other OpenAI parameter the client sent (the named fields above never appear here:
+    /// the client's request parsed them out).
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
+}
+
+#[derive(Serialize)]
+struct StreamOptions {
+    include_usage: bool,
+}
 
 /// The JSON body for `POST {base}/chat/completions`.
 pub fn request_body(
@@ -16,42 +51,22 @@ pub fn request_body(
     cap: u32,
     stream: bool,
 ) -> Result<Vec<u8>, ProviderError> {
-    let mut body: Map<String, Value> = req.extra.clone();
-    body.insert("model".into(), upstream_model.into());
-    body.insert(
-        "messages".into(),
-        serde_json::to_value(&req.messages).map_err(|e| ProviderError::Protocol(e.to_string()))?,
-    );
-    if let Some(n) = req.max_tokens.map(|n| n.min(cap)) {
-        let field = if req.uses_max_completion_tokens {
-            "max_completion_tokens"
-        } else {
-            "max_tokens"
-        };
-        body.insert(field.into(), n.into());
-    }
-    if let Some(t) = req.temperature {
-        body.insert("temperature".into(), t.into());
-    }
-    if let Some(p) = req.top_p {
-        body.insert("top_p".into(), p.into());
-    }
-    if let Some(stop) = &req.stop {
-        body.insert("stop".into(), stop.clone().into());
-    }
-    if let Some(u) = &req.user {
-        body.insert("user".into(), u.clone().into());
-    }
-    if stream {
-        body.insert("stream".into(), true.into());
-        body.insert(
-            "stream_options".into(),
-            serde_json::json!({"include_usage": true}),
-        );
-    } else {
-        body.remove("stream");
-        body.remove("stream_options");
-    }
+    let max = req.max_tokens.map(|n| n.min(cap));
+    let body = Body {
+        model: upstream_model,
+        messages: &req.messages,
+        max_tokens: max.filter(|_| !req.uses_max_completion_tokens),
+        max_completion_tokens: max.filter(|_| req.uses_max_completion_tokens),
+        temperature: req.temperature,
+        top_p: req.top_p,
+        stop: req.stop.as_deref(),
+        user: req.user.as_deref(),
+        stream,
+        stream_options: stream.then_some(StreamOptions {
+            include_usage: true,
+        }),
+        extra: &req.extra,
+    };
     serde_json::to_vec(&body).map_err(|e| ProviderError::Protocol(e.to_string()))
 }
 
@@ -148,10 +163,7 @@ pub(super) fn decode_event(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::{
-        config::ProviderKind,
-        wire::{ChatMessage, Role},
-    };
+    use crate::{config::ProviderKind, wire::Role};
 
     fn req() -> UpstreamRequest {
         let mut extra = Map::new();
