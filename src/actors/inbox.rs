@@ -1,9 +1,10 @@
 //! A batched inbox for high-rate, fire-and-forget records (one per request).
 //!
 //! Sending each record through the actor's mailbox would wake the actor's thread once per
-//! request. Instead producers append to this bounded queue without waking anyone; the owning
+//! request. Instead producers append to this queue without waking anyone; the owning
 //! actor drains it on a short interval, before answering any query (so a read sees every record
-//! sent before it), and when the queue fills, on a [`Drain`] nudge.
+//! sent before it), and as soon as `nudge_at` records wait, on a [`Drain`] nudge. The queue has
+//! no hard cap: records are never dropped, and the nudge keeps it short while the actor runs.
 
 use actix::prelude::*;
 use parking_lot::Mutex;
