@@ -60,6 +60,67 @@ async fn retries_500_then_succeeds_on_the_same_model() {
 }
 
 #[tokio::test]
+async fn connection_refused_is_retried_then_falls_through() {
+    // a port that was just free: nothing listens there
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/v1", dead.local_addr().unwrap());
+    drop(dead);
+    let b = MockUpstream::start(vec![Step::reply("from b")]);
+    let c = MockUpstream::start(vec![]);
+    let mut cfg = String::from("[server]\ndefault_route = \"chain\"\n");
+    cfg += &openai_provider("dead", &dead_url, 2);
+    cfg += &model("model-a", "dead");
+    cfg += &openai_provider("b", &b.base_url(), 0);
+    cfg += &model("model-b", "b");
+    cfg += &openai_provider("c", &c.base_url(), 0);
+    cfg += &model("model-c", "c");
+    cfg += "[routes.chain]\nfallback = [\"model-a\", \"model-b\", \"model-c\"]\n";
+    let gw = TestGateway::start(&cfg);
+    let resp = gw.post("/v1/chat/completions", &chat("chain", "hi")).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-sluice-model"], "model-b");
+    let a = gw.actor("model-a").await;
+    assert_eq!(a["state"]["retries"], 2, "{a}");
+    assert!(
+        a["state"]["last_error"].as_str().unwrap().contains("reach"),
+        "{a}"
+    );
+}
+
+#[tokio::test]
+async fn readiness_is_503_when_no_model_can_serve() {
+    let cfg = r#"
+[server]
+default_route = "only"
+[providers.p]
+kind = "openai"
+base_url = "http://127.0.0.1:9/v1"
+api_key = "${SLUICE_TEST_KEY_THAT_IS_NOT_SET}"
+[models.m]
+provider = "p"
+input_per_mtok = 1.0
+output_per_mtok = 1.0
+[routes.only]
+fallback = ["m"]
+"#;
+    let gw = TestGateway::start(cfg);
+    let (status, ready) = gw.get_json("/health/ready").await;
+    assert_eq!(status, 503);
+    assert_eq!(ready["providers"]["m"]["ready"], false);
+    assert!(
+        ready["providers"]["m"]["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("unset")
+    );
+    assert_eq!(gw.get_json("/health").await.0, 200);
+    let resp = gw
+        .post("/v1/chat/completions", &chat("only", "anyone?"))
+        .await;
+    assert_eq!(resp.status(), 503);
+}
+
+#[tokio::test]
 async fn retry_after_on_429_is_honoured() {
     let a = MockUpstream::start(vec![
         Step::Status {
