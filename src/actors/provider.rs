@@ -74,11 +74,6 @@ impl ProviderGate {
         })
     }
 
-    /// The circuit state now.
-    pub fn circuit_state(&self) -> CircuitState {
-        self.state.lock().circuit.state(Instant::now())
-    }
-
     /// Whether a success would change the circuit; when not, it needs no message to the actor.
     pub fn success_changes_state(&self) -> bool {
         let st = self.state.lock();

@@ -20,7 +20,7 @@ use super::{
         RestartProvider,
     },
     provider::ProviderActor,
-    stats::{ActorSnapshot, ActorStats},
+    stats::ActorStats,
 };
 use crate::{config::Config, error::GatewayError, guardrails::Rules};
 
@@ -219,9 +219,4 @@ impl Handler<RestartProvider> for Supervisor {
         });
         Ok(())
     }
-}
-
-/// Snapshots for readiness: every provider's state.
-pub fn provider_snapshots(all: &[ActorSnapshot]) -> impl Iterator<Item = &ActorSnapshot> {
-    all.iter().filter(|a| a.kind == "provider")
 }

@@ -142,11 +142,6 @@ impl Upstream {
         })
     }
 
-    /// The provider's wire format.
-    pub fn kind(&self) -> ProviderKind {
-        self.kind
-    }
-
     /// This thread's pool, created on first use.
     fn client(&self) -> Result<reqwest::Client, ProviderError> {
         let me = std::thread::current().id();
