@@ -9,6 +9,7 @@
 //! - [`actors`]: the Supervisor and its children, and their typed messages.
 //! - [`guardrails`]: injection, PII and unsafe-output rules as pure code.
 //! - [`http`]: the handlers, OpenAPI spec and docs page.
+//! - [`logbuf`]: the batched writer of the JSON log lines.
 //! - [`pipeline`]: the request flow through the actors, non-streaming and streaming.
 //! - [`server`]: starts the actors and the HTTP server on a bound listener.
 //! - [`templates`]: versioned prompt templates (minijinja).
@@ -21,6 +22,7 @@ pub mod config;
 pub mod error;
 pub mod guardrails;
 pub mod http;
+pub mod logbuf;
 pub mod pipeline;
 pub mod providers;
 pub mod server;

@@ -2,7 +2,10 @@
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
-use sluice::config::{Config, ProcessEnv};
+use sluice::{
+    config::{Config, ProcessEnv},
+    logbuf::LogBuffer,
+};
 
 const USAGE: &str = "usage: sluice [serve] [--config PATH] [--listen ADDR]
        sluice check-config [--config PATH]
@@ -40,14 +43,18 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-fn init_logging() {
+/// JSON log lines to stdout through a batched buffer (see `sluice::logbuf`).
+fn init_logging() -> LogBuffer {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = LogBuffer::start();
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
         .with_current_span(false)
+        .with_writer(logs.clone())
         .init();
+    logs
 }
 
 fn main() -> ExitCode {
@@ -86,7 +93,7 @@ fn main() -> ExitCode {
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
-    init_logging();
+    let logs = init_logging();
     let config = config.shared();
     let result = actix_web::rt::System::new().block_on(async move {
         let listener = std::net::TcpListener::bind(config.server.listen)
@@ -95,6 +102,7 @@ fn main() -> ExitCode {
         println!("sluice listening on http://{addr}");
         server.await.map_err(|e| e.to_string())
     });
+    logs.flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

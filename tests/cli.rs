@@ -74,7 +74,7 @@ fallback = ["m"]
     let mut child = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(&cfg)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -111,6 +111,12 @@ fallback = ["m"]
         .unwrap()
         .unwrap();
     assert!(status.success(), "{status:?}");
+    // the request's log line was written out by the exit flush at the latest
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|l| l.contains(r#""message":"request""#)),
+        "no request log line after shutdown"
+    );
     let refused = tokio::time::timeout(
         Duration::from_secs(5),
         client.get(format!("{url}/health")).send(),
