@@ -170,6 +170,9 @@ pub enum GatewayError {
     /// No such path.
     #[error("No route for {0}")]
     NotFound(String),
+    /// The path exists, not with this method.
+    #[error("Method {0} is not allowed on {1}")]
+    MethodNotAllowed(String, String),
     /// An internal component failed (an actor mailbox closed); not the client's fault.
     #[error("Internal error: {0}")]
     Internal(String),
@@ -216,6 +219,7 @@ impl GatewayError {
             GatewayError::StreamInterrupted(_) => ("server_error", "stream_interrupted"),
             GatewayError::Unavailable(_) => ("server_error", "service_unavailable"),
             GatewayError::NotFound(_) => ("invalid_request_error", "not_found"),
+            GatewayError::MethodNotAllowed(..) => ("invalid_request_error", "method_not_allowed"),
             GatewayError::Internal(_) => ("server_error", "internal_error"),
         }
     }
@@ -265,6 +269,7 @@ impl ResponseError for GatewayError {
             },
             GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
+            GatewayError::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -277,6 +277,8 @@ async fn bad_input_gets_openai_errors_never_500() {
     );
     let resp = client().get(&url).send().await.unwrap();
     assert_eq!(resp.status(), 405);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "method_not_allowed");
     assert_eq!(
         oa.calls() + an.calls(),
         0,

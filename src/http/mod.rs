@@ -72,16 +72,11 @@ fn resource(path: &str, route: actix_web::Route) -> actix_web::Resource {
         .default_service(web::to(method_not_allowed))
 }
 
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    HttpResponse::MethodNotAllowed()
-        .content_type("application/json")
-        .body(
-            GatewayError::invalid(
-                format!("Method {} is not allowed on {}", req.method(), req.path()),
-                None,
-            )
-            .to_json(),
-        )
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, GatewayError> {
+    Err(GatewayError::MethodNotAllowed(
+        req.method().to_string(),
+        req.path().to_string(),
+    ))
 }
 
 /// The JSON 404 for unknown paths.
