@@ -37,8 +37,6 @@ pub struct ProviderHandle {
     pub input_per_mtok: f64,
     /// USD per million output tokens.
     pub output_per_mtok: f64,
-    /// Output cap of the model.
-    pub max_output_tokens: u32,
 }
 
 /// Reported by a restarted child.

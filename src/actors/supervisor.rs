@@ -141,7 +141,6 @@ impl Supervisor {
                     gate,
                     input_per_mtok: model.input_per_mtok,
                     output_per_mtok: model.output_per_mtok,
-                    max_output_tokens: model.max_output_tokens,
                 },
             );
         }

@@ -64,11 +64,6 @@ where
     AbortOnDrop(tokio::spawn(fut))
 }
 
-/// Takes a lease from the provider's gate.
-pub fn acquire(handle: &ProviderHandle) -> Result<Lease, ProviderError> {
-    handle.gate.acquire()
-}
-
 /// Tells the actor how an attempt went; a crash also stops it for a restart. A success that
 /// changes nothing (closed circuit, no failures counted) sends no message.
 pub fn report(
@@ -116,7 +111,7 @@ pub async fn complete_with_retries(
 ) -> Result<Completion, ProviderError> {
     let mut retry = 0;
     loop {
-        let lease = acquire(handle)?;
+        let lease = handle.gate.acquire()?;
         let upstream = lease.upstream.clone();
         let r = req.clone();
         let limit = upstream.timeouts.request;

@@ -97,8 +97,6 @@ pub struct Prepared {
     pub request_id: String,
     /// End-user id.
     pub user: String,
-    /// The model or route the client named.
-    pub requested_model: String,
     /// Fallback chain.
     pub chain: Vec<ProviderHandle>,
     /// The redacted request sent upstream.
@@ -250,7 +248,6 @@ impl Gateway {
         Ok(Prepared {
             request_id,
             user: req.user.unwrap_or_else(|| "anonymous".into()),
-            requested_model: req.model,
             chain,
             upstream: Arc::new(upstream),
             cache_key,

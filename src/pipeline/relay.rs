@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::{
     Answer, CacheStatus, Gateway, Prepared, SAFE_MESSAGE,
-    call::{AbortOnDrop, acquire, report, retry_delay, spawn_guarded},
+    call::{AbortOnDrop, report, retry_delay, spawn_guarded},
     estimate_usage, ms_since, unavailable,
 };
 use crate::{
@@ -209,7 +209,7 @@ impl StreamRelay {
     /// Starts a call on the next available model of the chain; `false` when none is left.
     fn start_attempt(&mut self) -> bool {
         while let Some(handle) = self.p.chain.get(self.pos).cloned() {
-            match acquire(&handle) {
+            match handle.gate.acquire() {
                 Ok(lease) => {
                     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
                     let upstream = lease.upstream.clone();
