@@ -49,26 +49,27 @@ pub async fn chat_completions(
         .await?;
     if !stream {
         let answer = gw.complete(&prepared).await?;
+        let mut b = HttpResponse::Ok();
+        answer_headers(&mut b, &answer);
+        let content =
+            (!answer.text.is_empty() || answer.tool_calls.is_none()).then_some(answer.text);
         let body = ChatCompletion {
             id: format!("chatcmpl-{}", answer.request_id),
             object: "chat.completion".into(),
             created: unix_now(),
-            model: answer.model.clone(),
+            model: answer.model,
             choices: vec![Choice {
                 index: 0,
                 message: AssistantMessage {
                     role: Role::Assistant,
-                    content: (!answer.text.is_empty() || answer.tool_calls.is_none())
-                        .then(|| answer.text.clone()),
-                    tool_calls: answer.tool_calls.clone(),
+                    content,
+                    tool_calls: answer.tool_calls,
                 },
-                finish_reason: answer.finish_reason.clone(),
+                finish_reason: answer.finish_reason,
                 logprobs: None,
             }],
             usage: answer.usage,
         };
-        let mut b = HttpResponse::Ok();
-        answer_headers(&mut b, &answer);
         return Ok(b.json(body));
     }
     let mut encoder = ChunkEncoder {
