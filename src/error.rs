@@ -58,6 +58,14 @@ pub enum ProviderError {
     /// The provider actor could not be reached (restarting or stopped).
     #[error("provider actor unavailable")]
     Unavailable,
+    /// Our own pace toward this model is full (see `UpstreamPace`); the chain moves on.
+    #[error("model is at its configured rate limit: {why}")]
+    Saturated {
+        /// What is full.
+        why: String,
+        /// When room is expected; `None` when the call can never fit.
+        retry_after: Option<Duration>,
+    },
     /// The mock provider simulated an upstream 500.
     #[error("mock provider simulated an upstream failure")]
     Simulated,
@@ -82,6 +90,7 @@ impl ProviderError {
             | ProviderError::CircuitOpen(_)
             | ProviderError::Disabled { .. }
             | ProviderError::Crashed(_)
+            | ProviderError::Saturated { .. }
             | ProviderError::Unavailable => false,
         }
     }
@@ -100,6 +109,7 @@ impl ProviderError {
                 self,
                 ProviderError::CircuitOpen(_)
                     | ProviderError::Disabled { .. }
+                    | ProviderError::Saturated { .. }
                     | ProviderError::Unavailable
             )
     }
@@ -107,7 +117,8 @@ impl ProviderError {
     /// The upstream's requested wait, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            ProviderError::Status { retry_after, .. } => *retry_after,
+            ProviderError::Status { retry_after, .. }
+            | ProviderError::Saturated { retry_after, .. } => *retry_after,
             _ => None,
         }
     }
@@ -125,6 +136,7 @@ impl ProviderError {
             ProviderError::Disabled { .. } => "disabled",
             ProviderError::Crashed(_) => "crashed",
             ProviderError::Unavailable => "unavailable",
+            ProviderError::Saturated { .. } => "saturated",
             ProviderError::Simulated => "simulated",
         }
     }
@@ -173,6 +185,28 @@ pub enum GatewayError {
     /// The path exists, not with this method.
     #[error("Method {0} is not allowed on {1}")]
     MethodNotAllowed(String, String),
+    /// No key, or a key the gateway does not know.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A valid key without access to what it asked for.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A rate limit or budget refused the request.
+    #[error("{message}")]
+    RateLimited {
+        /// What was exceeded, with the figures.
+        message: String,
+        /// OpenAI `type`: `requests`, `tokens`, `budget` or `upstream`.
+        kind: &'static str,
+        /// When a retry can succeed; `None` when it never can as it is.
+        retry_after: Option<Duration>,
+    },
+    /// The input does not fit the model's context window.
+    #[error("{0}")]
+    ContextLengthExceeded(String),
+    /// A guardrail failed and its policy is to fail closed.
+    #[error("Guardrails unavailable, request refused for safety: {0}")]
+    GuardrailUnavailable(String),
     /// An internal component failed (an actor mailbox closed); not the client's fault.
     #[error("Internal error: {0}")]
     Internal(String),
@@ -220,6 +254,13 @@ impl GatewayError {
             GatewayError::Unavailable(_) => ("server_error", "service_unavailable"),
             GatewayError::NotFound(_) => ("invalid_request_error", "not_found"),
             GatewayError::MethodNotAllowed(..) => ("invalid_request_error", "method_not_allowed"),
+            GatewayError::Unauthorized(_) => ("invalid_request_error", "invalid_api_key"),
+            GatewayError::Forbidden(_) => ("permission_error", "model_not_allowed"),
+            GatewayError::RateLimited { kind, .. } => (kind, "rate_limit_exceeded"),
+            GatewayError::ContextLengthExceeded(_) => {
+                ("invalid_request_error", "context_length_exceeded")
+            }
+            GatewayError::GuardrailUnavailable(_) => ("server_error", "guardrail_unavailable"),
             GatewayError::Internal(_) => ("server_error", "internal_error"),
         }
     }
@@ -229,7 +270,8 @@ impl GatewayError {
         let (kind, code) = self.kind_and_code();
         let param = match self {
             GatewayError::InvalidRequest { param, .. } => param.clone(),
-            GatewayError::ModelNotFound(_) => Some("model".into()),
+            GatewayError::ModelNotFound(_) | GatewayError::Forbidden(_) => Some("model".into()),
+            GatewayError::ContextLengthExceeded(_) => Some("messages".into()),
             _ => None,
         };
         ErrorDetail {
@@ -270,14 +312,33 @@ impl ResponseError for GatewayError {
             GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
             GatewayError::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
+            GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
+            GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::ContextLengthExceeded(_) => StatusCode::BAD_REQUEST,
+            GatewayError::GuardrailUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code())
-            .content_type("application/json")
-            .body(self.to_json())
+        let mut b = HttpResponse::build(self.status_code());
+        b.content_type("application/json");
+        match self {
+            GatewayError::RateLimited {
+                retry_after: Some(wait),
+                ..
+            } => {
+                // Whole seconds, rounded up: a client retrying at once would be refused again.
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                b.insert_header(("retry-after", secs.max(1).to_string()));
+            }
+            GatewayError::Unauthorized(_) => {
+                b.insert_header(("www-authenticate", "Bearer"));
+            }
+            _ => {}
+        }
+        b.body(self.to_json())
     }
 }
 

@@ -19,6 +19,7 @@ pub mod actors;
 pub mod backoff;
 pub mod circuit;
 pub mod config;
+pub mod edge;
 pub mod error;
 pub mod guardrails;
 pub mod http;

@@ -1,4 +1,4 @@
-//! The `sluice` command: `serve` (the default) and `check-config`.
+//! The `sluice` command: `serve` (the default), `check-config` and `hash-key`.
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
@@ -9,6 +9,7 @@ use sluice::{
 
 const USAGE: &str = "usage: sluice [serve] [--config PATH] [--listen ADDR]
        sluice check-config [--config PATH]
+       sluice hash-key [KEY]     (reads the key from stdin when not given)
 
 Without --config, ./config.toml is read, or the embedded defaults when it is absent.
 Log level from RUST_LOG (default: info).";
@@ -17,6 +18,7 @@ struct Args {
     command: String,
     config: Option<PathBuf>,
     listen: Option<SocketAddr>,
+    key: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -24,11 +26,16 @@ fn parse_args() -> Result<Args, String> {
         command: "serve".into(),
         config: None,
         listen: None,
+        key: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "serve" | "check-config" => args.command = a,
+            "hash-key" => {
+                args.command = a;
+                args.key = it.next();
+            }
             "--config" => args.config = Some(it.next().ok_or("--config needs a path")?.into()),
             "--listen" => {
                 let v = it.next().ok_or("--listen needs an address")?;
@@ -57,6 +64,27 @@ fn init_logging() -> LogBuffer {
     logs
 }
 
+/// Prints the SHA-256 of a key, for `[[auth.keys]] sha256 = "…"`.
+fn hash_key(key: Option<String>) -> ExitCode {
+    let key = match key {
+        Some(k) => k,
+        None => {
+            let mut line = String::new();
+            if let Err(e) = std::io::stdin().read_line(&mut line) {
+                eprintln!("sluice: cannot read the key from stdin: {e}");
+                return ExitCode::FAILURE;
+            }
+            line.trim().to_string()
+        }
+    };
+    if key.is_empty() {
+        eprintln!("sluice: the key is empty");
+        return ExitCode::from(2);
+    }
+    println!("{}", sluice::config::hex(&sluice::config::hash_key(&key)));
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
@@ -68,6 +96,9 @@ fn main() -> ExitCode {
     if args.command == "help" {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
+    }
+    if args.command == "hash-key" {
+        return hash_key(args.key);
     }
     let mut config = match Config::load(args.config.as_deref(), &ProcessEnv) {
         Ok(c) => c,
@@ -87,6 +118,22 @@ fn main() -> ExitCode {
             if let Some(r) = &p.disabled_reason {
                 println!("  provider {} disabled: {r}", p.name);
             }
+        }
+        if config.auth.enabled {
+            println!("  auth on: {} key(s)", config.auth.keys.len());
+            for k in &config.auth.keys {
+                let fp = sluice::config::hex(&k.hash);
+                println!("    {} (user {}, sha256 {}…)", k.name, k.user, &fp[..8]);
+            }
+        } else {
+            println!("  auth off: loopback addresses only");
+        }
+        if let Err(e) = sluice::config::check_exposure(
+            args.listen.unwrap_or(config.server.listen),
+            &config.auth,
+        ) {
+            eprintln!("sluice: {e}");
+            return ExitCode::FAILURE;
         }
         return ExitCode::SUCCESS;
     }

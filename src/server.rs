@@ -6,7 +6,8 @@ use actix_web::{App, HttpServer, dev::Server, middleware, web};
 
 use crate::{
     actors::supervisor::Supervisor,
-    config::{Config, ProviderKind},
+    config::{self, Config, ProviderKind},
+    edge::{self, keys::KeyStore},
     http::{self, AppState},
     pipeline::Gateway,
     templates::Templates,
@@ -22,6 +23,9 @@ pub enum StartError {
     /// A built-in guardrail rule failed to compile.
     #[error("cannot compile guardrail rules: {0}")]
     Rules(#[from] regex::Error),
+    /// The configuration is unsafe to serve as it is.
+    #[error("{0}")]
+    Unsafe(String),
     /// A built-in template failed to compile.
     #[error("cannot compile prompt templates: {0}")]
     Templates(#[from] minijinja::Error),
@@ -33,6 +37,8 @@ pub fn start(
     config: Arc<Config>,
     listener: std::net::TcpListener,
 ) -> Result<(Server, SocketAddr), StartError> {
+    let listen = listener.local_addr()?;
+    config::check_exposure(listen, &config.auth).map_err(StartError::Unsafe)?;
     // The mock provider counts every answer: build its tokenizers off the request path, now.
     let counted: Vec<String> = config
         .models
@@ -53,13 +59,18 @@ pub fn start(
         gateway: Gateway {
             config: config.clone(),
             services,
+            keys: Arc::new(KeyStore::new(&config.auth)),
         },
         templates: Templates::builtin()?,
     });
-    let addr = listener.local_addr()?;
+    let addr = listen;
+    let cors = config.cors.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(middleware::from_fn(edge::guard))
+            // Outside the guard, so preflights are answered without a key.
+            .wrap(edge::cors(&cors))
             .wrap(middleware::from_fn(http::tag_request_id))
             .configure(http::configure)
             .default_service(web::to(http::not_found))

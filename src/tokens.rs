@@ -2,6 +2,8 @@
 //! OpenAI models, cl100k otherwise. No Claude tokenizer is available offline, so Claude counts
 //! are cl100k estimates, reconciled with the provider's own usage whenever it reports one.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use tiktoken_rs::{CoreBPE, cl100k_base_singleton, o200k_base_singleton};
 
 use crate::wire::ChatMessage;
@@ -61,6 +63,48 @@ pub fn warm_up<'a>(models: impl IntoIterator<Item = &'a str>) {
     }
 }
 
+/// How far our count of a model's input is from the provider's, as a factor applied to our
+/// count: 1.0 where our tokenizer is the model's own; an upper bound otherwise (Claude), which
+/// the provider's reported usage then pulls toward the truth.
+pub struct Calibration {
+    /// The factor in thousandths.
+    milli: AtomicU32,
+    exact: bool,
+}
+
+/// Where an estimated factor starts: Claude's tokenizer yields up to ~20% more tokens than
+/// cl100k on English and code.
+const ESTIMATE_START: u32 = 1200;
+
+impl Calibration {
+    /// `exact` when our tokenizer is the model's own.
+    pub fn new(exact: bool) -> Calibration {
+        Calibration {
+            milli: AtomicU32::new(if exact { 1000 } else { ESTIMATE_START }),
+            exact,
+        }
+    }
+
+    /// The factor to multiply our counts by.
+    pub fn factor(&self) -> f64 {
+        f64::from(self.milli.load(Ordering::Relaxed)) / 1000.0
+    }
+
+    /// Reconciles with a provider's reported input tokens for an input we counted as `counted`
+    /// (before the factor): moves a tenth of the way toward the observed ratio plus a 5% margin,
+    /// never below 1.0 nor above 2.0.
+    pub fn observe(&self, counted: u64, reported: u64) {
+        if self.exact || counted < 16 || reported == 0 {
+            return;
+        }
+        let observed = reported as f64 / counted as f64 * 1.05;
+        let current = self.factor();
+        let next = (current * 0.9 + observed * 0.1).clamp(1.0, 2.0);
+        self.milli
+            .store((next * 1000.0).round() as u32, Ordering::Relaxed);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +118,19 @@ mod tests {
         // The OpenAI cookbook's figure for one user message "hello world" on gpt-4 is 9.
         let msgs = [ChatMessage::text(Role::User, "hello world")];
         assert_eq!(count_messages("gpt-4", &msgs), 9);
+    }
+
+    #[test]
+    fn estimates_reconcile_toward_reported_usage() {
+        let exact = Calibration::new(true);
+        exact.observe(1000, 1500);
+        assert_eq!(exact.factor(), 1.0);
+        let c = Calibration::new(false);
+        assert_eq!(c.factor(), 1.2);
+        for _ in 0..100 {
+            c.observe(1000, 1000);
+        }
+        // converges to the observed ratio plus the 5% margin
+        assert!((c.factor() - 1.05).abs() < 0.01, "{}", c.factor());
     }
 }

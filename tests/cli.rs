@@ -69,6 +69,8 @@ input_per_mtok = 1.0
 output_per_mtok = 1.0
 [routes.default]
 fallback = ["m"]
+[auth]
+enabled = false
 "#,
     );
     let mut child = Command::new(BIN)

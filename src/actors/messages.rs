@@ -9,6 +9,7 @@ use super::{
     cache::CacheStatsReport,
     cost::CostSummary,
     eval::EvalSummary,
+    pace::UpstreamPace,
     provider::{ProviderActor, ProviderGate},
     stats::ActorSnapshot,
 };
@@ -17,6 +18,7 @@ use crate::{
     error::GatewayError,
     error::ProviderError,
     providers::Upstream,
+    tokens::Calibration,
     wire::{ChatMessage, Usage},
 };
 
@@ -37,6 +39,12 @@ pub struct ProviderHandle {
     pub input_per_mtok: f64,
     /// USD per million output tokens.
     pub output_per_mtok: f64,
+    /// Input tokens it accepts: its context window less its output allowance.
+    pub max_input_tokens: u64,
+    /// How our token counts relate to the provider's.
+    pub calibration: Arc<Calibration>,
+    /// Our pace toward the upstream, when configured.
+    pub pace: Option<Arc<UpstreamPace>>,
 }
 
 /// Reported by a restarted child.

@@ -6,6 +6,7 @@
 //! - [`cache::CacheActor`]: exact-match response cache.
 //! - [`cost::CostActor`]: token and cost accounting.
 //! - [`eval::EvalActor`]: per-request quality records.
+//! - [`pace::UpstreamPace`]: a provider's own limiter toward its upstream (owned by its gate).
 //! - [`messages`]: every message type; [`stats`]: counters shared with the Supervisor;
 //!   [`inbox`]: the batched inbox of the per-request records.
 
@@ -15,6 +16,7 @@ pub mod eval;
 pub mod guardrail;
 pub mod inbox;
 pub mod messages;
+pub mod pace;
 pub mod provider;
 pub mod stats;
 pub mod supervisor;

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::{
     messages::{ChildRestarted, Lease, ProviderFailed, ReportOutcome},
+    pace::UpstreamPace,
     stats::{ActorStats, InFlight},
 };
 use crate::{
@@ -38,6 +39,8 @@ pub struct ProviderGate {
     retry: crate::config::RetryPolicy,
     stats: Arc<ActorStats>,
     state: Mutex<GateState>,
+    /// Our pace toward the upstream, when the model configures one.
+    pub pace: Option<Arc<UpstreamPace>>,
 }
 
 struct GateState {
@@ -111,6 +114,10 @@ impl ProviderActor {
                 circuit: Circuit::new(model.circuit.clone(), model.timeouts.request),
                 generation: 0,
             }),
+            pace: model
+                .upstream_limits
+                .as_ref()
+                .map(|l| Arc::new(UpstreamPace::new(l))),
         });
         let mut actor = ProviderActor {
             gate: gate.clone(),
@@ -166,6 +173,11 @@ impl ProviderActor {
             "retries": self.retries,
             "last_error": self.last_error,
             "disabled_reason": self.model.disabled_reason,
+            "pace": self.gate.pace.as_ref().map(|p| json!({
+                "waiting": p.waiting(),
+                "queued_total": p.queued_total(),
+                "refused_total": p.refused_total(),
+            })),
             "retry_policy": {
                 "max_retries": self.model.retry.max_retries,
                 "base_ms": self.model.retry.base.as_millis() as u64,

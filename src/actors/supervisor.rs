@@ -22,7 +22,12 @@ use super::{
     provider::ProviderActor,
     stats::ActorStats,
 };
-use crate::{config::Config, error::GatewayError, guardrails::Rules};
+use crate::{
+    config::{Config, ProviderKind},
+    error::GatewayError,
+    guardrails::Rules,
+    tokens::Calibration,
+};
 
 /// Records waiting in an inbox before the actor is nudged to drain it.
 const INBOX_NUDGE: usize = 512;
@@ -138,15 +143,26 @@ impl Supervisor {
                     model: Arc::from(name.as_str()),
                     provider: Arc::from(model.provider.as_str()),
                     addr,
+                    pace: gate.pace.clone(),
                     gate,
                     input_per_mtok: model.input_per_mtok,
                     output_per_mtok: model.output_per_mtok,
+                    max_input_tokens: u64::from(
+                        model.context_window.saturating_sub(model.max_output_tokens),
+                    ),
+                    calibration: Arc::new(Calibration::new(
+                        provider.kind != ProviderKind::Anthropic,
+                    )),
                 },
             );
         }
         let routes = Arc::new(RouteTable {
             providers,
-            routes: config.routes.clone(),
+            routes: config
+                .routes
+                .iter()
+                .map(|(name, r)| (name.clone(), r.fallback.clone()))
+                .collect(),
         });
         let supervisor = ctx.run(Supervisor {
             routes: routes.clone(),

@@ -4,7 +4,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_lab::sse;
 use serde_json::json;
 
-use super::{AppState, answer_headers, cache_policy, read_body, request_id, stream_relay};
+use super::{
+    AppState, answer_headers, intake, keep_token_window, read_body, request_id, stream_relay,
+};
 use crate::{
     error::GatewayError,
     pipeline::{Origin, RelayEvent},
@@ -44,9 +46,11 @@ pub async fn chat_completions(
         template: "none".into(),
         version: "none".into(),
     };
-    let prepared = gw
-        .prepare(chat, request_id(&req), origin, None, cache_policy(&req))
-        .await?;
+    let intake = intake(&req, request_id(&req), origin, None);
+    let mut tokens = None;
+    let prepared = gw.prepare(chat, intake, &mut tokens).await;
+    keep_token_window(&req, tokens);
+    let prepared = prepared?;
     if !stream {
         let answer = gw.complete(&prepared).await?;
         let mut b = HttpResponse::Ok();
@@ -193,9 +197,9 @@ pub async fn list_models(state: web::Data<AppState>) -> HttpResponse {
         json!({"id": m.name, "object": "model", "created": created, "owned_by": m.provider,
                "sluice": {"kind": "model", "available": m.disabled_reason.is_none(), "standing_in_for": m.standing_in_for}})
     });
-    let routes = cfg.routes.iter().map(|(name, chain)| {
+    let routes = cfg.routes.iter().map(|(name, r)| {
         json!({"id": name, "object": "model", "created": created, "owned_by": "sluice",
-               "sluice": {"kind": "route", "fallback": chain}})
+               "sluice": {"kind": "route", "fallback": r.fallback}})
     });
     HttpResponse::Ok()
         .json(json!({"object": "list", "data": models.chain(routes).collect::<Vec<_>>()}))

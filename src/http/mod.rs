@@ -26,8 +26,12 @@ use actix_web_lab::sse::{self, Sse};
 use futures_util::StreamExt;
 
 use crate::{
+    edge::{Caller, TokenWindow, rate::Window},
     error::GatewayError,
-    pipeline::{Answer, CachePolicy, Gateway, Prepared, RelayEvent, StreamRelay, new_request_id},
+    pipeline::{
+        Answer, CachePolicy, Gateway, Intake, Origin, Prepared, RelayEvent, StreamRelay,
+        new_request_id,
+    },
     templates::Templates,
 };
 
@@ -145,6 +149,30 @@ pub async fn tag_request_id(
         res.headers_mut().insert(name, header_value(&id));
     }
     Ok(res)
+}
+
+/// The request's facts besides its body: id, origin, preferred model, cache policy and the key
+/// the edge admitted it with.
+pub fn intake(
+    req: &HttpRequest,
+    request_id: String,
+    origin: Origin,
+    prefer: Option<String>,
+) -> Intake {
+    Intake {
+        request_id,
+        origin,
+        prefer,
+        cache_policy: cache_policy(req),
+        caller: req.extensions().get::<Caller>().map(|c| c.0.clone()),
+    }
+}
+
+/// Leaves the key's token window for the edge's response headers.
+pub fn keep_token_window(req: &HttpRequest, window: Option<Window>) {
+    if let Some(w) = window {
+        req.extensions_mut().insert(TokenWindow(w));
+    }
 }
 
 /// `Cache-Control: no-store` bypasses the cache; `no-cache` refreshes it.

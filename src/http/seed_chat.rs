@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::{AppState, answer_headers, cache_policy, read_body, request_id, stream_relay};
+use super::{
+    AppState, answer_headers, intake, keep_token_window, read_body, request_id, stream_relay,
+};
 use crate::{
     error::GatewayError,
     pipeline::{Answer, Origin, RelayEvent},
@@ -146,16 +148,16 @@ pub async fn chat(
     };
     let id = request_id(&req);
     let started = std::time::Instant::now();
-    let prepared = match gw
-        .prepare(
-            chat,
-            id.clone(),
-            origin.clone(),
-            Some(template.model.to_string()),
-            cache_policy(&req),
-        )
-        .await
-    {
+    let intake = intake(
+        &req,
+        id.clone(),
+        origin.clone(),
+        Some(template.model.to_string()),
+    );
+    let mut tokens = None;
+    let prepared = gw.prepare(chat, intake, &mut tokens).await;
+    keep_token_window(&req, tokens);
+    let prepared = match prepared {
         Ok(p) => p,
         Err(GatewayError::Blocked(reason)) => return Ok(blocked(&id, reason, started)),
         Err(e) => return Err(e),

@@ -111,6 +111,9 @@ pub async fn complete_with_retries(
 ) -> Result<Completion, ProviderError> {
     let mut retry = 0;
     loop {
+        if let Some(pace) = &handle.pace {
+            pace.admit(req.paced_tokens()).await?;
+        }
         let lease = handle.gate.acquire()?;
         let upstream = lease.upstream.clone();
         let r = req.clone();

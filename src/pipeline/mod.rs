@@ -19,11 +19,19 @@ use crate::{
         cost::price,
         inbox::Drain,
         messages::{
-            CacheLookup, CacheStore, CachedAnswer, ProviderHandle, RecordEval, RecordUsage,
+            CacheLookup, CacheStore, CachedAnswer, InputVerdict, ProviderHandle, RecordEval,
+            RecordUsage,
         },
         supervisor::Services,
     },
     config::Config,
+    config::ContextOverflow,
+    edge::{
+        self,
+        context::{Fit, fit},
+        keys::{KeyState, KeyStore},
+        rate::Window,
+    },
     error::{GatewayError, ProviderError},
     providers::UpstreamRequest,
     tokens,
@@ -44,6 +52,8 @@ pub struct Gateway {
     pub config: Arc<Config>,
     /// Actor addresses.
     pub services: Services,
+    /// Virtual keys and their live limits.
+    pub keys: Arc<KeyStore>,
 }
 
 /// How the cache took part in a request.
@@ -91,12 +101,30 @@ pub struct Origin {
     pub version: String,
 }
 
+/// What the HTTP layer knows of a request besides its body.
+pub struct Intake {
+    /// Request id.
+    pub request_id: String,
+    /// Template and version.
+    pub origin: Origin,
+    /// A model to put first in the chain (templates name one).
+    pub prefer: Option<String>,
+    /// `Cache-Control` of the request.
+    pub cache_policy: CachePolicy,
+    /// The virtual key it came with, when auth is on.
+    pub caller: Option<Arc<KeyState>>,
+}
+
 /// A request after routing, guardrails and cache lookup.
 pub struct Prepared {
     /// Request id.
     pub request_id: String,
-    /// End-user id.
+    /// User id: the key's user, else the request's `user`, else `anonymous`.
     pub user: String,
+    /// The virtual key, when auth is on.
+    pub caller: Option<Arc<KeyState>>,
+    /// Our own count of the input tokens (before any estimate factor).
+    pub counted_input: u64,
     /// Fallback chain.
     pub chain: Vec<ProviderHandle>,
     /// The redacted request sent upstream.
@@ -173,27 +201,33 @@ pub fn new_request_id() -> String {
 }
 
 impl Gateway {
-    /// Routes, checks and looks up a request; nothing is sent upstream yet.
+    /// Admits, routes, checks and looks up a request; nothing is sent upstream yet. The token
+    /// window of the caller's key is left in `tokens_out` (refusals included), for the headers.
     pub async fn prepare(
         &self,
         req: ChatRequest,
-        request_id: String,
-        origin: Origin,
-        prefer: Option<String>,
-        cache_policy: CachePolicy,
+        intake: Intake,
+        tokens_out: &mut Option<Window>,
     ) -> Result<Prepared, GatewayError> {
         let started = Instant::now();
-        let checked = match self.services.routes.resolve(&req.model, prefer.as_deref()) {
-            Ok(chain) => self
-                .services
-                .guardrails
-                .check_input(req.messages)
-                .await
-                .map(|verdict| (chain, verdict)),
-            Err(e) => Err(e),
-        };
-        let (chain, verdict) = match checked {
-            Ok(c) => c,
+        let Intake {
+            request_id,
+            origin,
+            prefer,
+            cache_policy,
+            caller,
+        } = intake;
+        let user = caller
+            .as_ref()
+            .map(|k| k.config.user.clone())
+            .or_else(|| req.user.clone())
+            .unwrap_or_else(|| "anonymous".into());
+        let model = req.model.clone();
+        let (chain, verdict, fit, req) = match self
+            .screen(req, prefer.as_deref(), caller.as_deref(), tokens_out)
+            .await
+        {
+            Ok(s) => s,
             Err(err) => {
                 // Refused before any model: still one eval record and one log line.
                 self.push_eval(RecordEval {
@@ -209,7 +243,7 @@ impl Gateway {
                     guardrail_output_pass: true,
                 });
                 let guardrail_input_pass = !matches!(err, GatewayError::Blocked(_));
-                tracing::warn!(%request_id, user_id = req.user.as_deref().unwrap_or("anonymous"), model = %req.model, guardrail_input_pass, error = %err, "request refused");
+                tracing::warn!(%request_id, user_id = %user, %model, guardrail_input_pass, error = %err, "request refused");
                 return Err(err);
             }
         };
@@ -223,6 +257,7 @@ impl Gateway {
             user: req.user.clone(),
             extra: req.extra,
             request_id: request_id.clone(),
+            input_tokens: fit.tokens,
         };
         let use_cache = self.config.cache.enabled && cache_policy != CachePolicy::Bypass;
         let cache_key = use_cache.then(|| cache_key(&req.model, &origin, &upstream));
@@ -247,7 +282,9 @@ impl Gateway {
         }
         Ok(Prepared {
             request_id,
-            user: req.user.unwrap_or_else(|| "anonymous".into()),
+            user,
+            caller,
+            counted_input: fit.counted,
             chain,
             upstream: Arc::new(upstream),
             cache_key,
@@ -257,6 +294,57 @@ impl Gateway {
             origin,
             started,
         })
+    }
+
+    /// The checks before a request may go anywhere: the key's model access and budget, the
+    /// route, the context window (count, refuse or truncate), the key's token pace, and the
+    /// input guardrails. Returns the request without its messages, which moved into the verdict.
+    async fn screen(
+        &self,
+        mut req: ChatRequest,
+        prefer: Option<&str>,
+        caller: Option<&KeyState>,
+        tokens_out: &mut Option<Window>,
+    ) -> Result<(Vec<ProviderHandle>, InputVerdict, Fit, ChatRequest), GatewayError> {
+        if let Some(key) = caller {
+            edge::check_model_access(key, &req.model)?;
+            key.check_budget()?;
+        }
+        let mut chain = self.services.routes.resolve(&req.model, prefer)?;
+        let messages = std::mem::take(&mut req.messages);
+        let (messages, fit) = match chain.first() {
+            Some(primary) => {
+                let overflow = self
+                    .config
+                    .routes
+                    .get(&req.model)
+                    .map_or(ContextOverflow::Reject, |r| r.context_overflow);
+                fit_input(primary, overflow, messages).await?
+            }
+            None => (
+                messages,
+                Fit {
+                    tokens: 0,
+                    counted: 0,
+                    removed: 0,
+                },
+            ),
+        };
+        // Fallbacks with a smaller window than the input needs are left out of the chain.
+        let first = chain.first().map(|h| h.model.clone());
+        chain.retain(|h| Some(&h.model) == first.as_ref() || h.max_input_tokens >= fit.tokens);
+        if let Some(key) = caller {
+            let n = u32::try_from(fit.tokens).unwrap_or(u32::MAX);
+            match key.take_tokens(n) {
+                Ok(w) => *tokens_out = Some(w),
+                Err(e) => {
+                    *tokens_out = Some(key.tokens_exhausted());
+                    return Err(e);
+                }
+            }
+        }
+        let verdict = self.services.guardrails.check_input(messages).await?;
+        Ok((chain, verdict, fit, req))
     }
 
     /// Answers a prepared request without streaming: cache, then the chain, then a stale
@@ -283,6 +371,7 @@ impl Gateway {
         }
         let mut last_error: Option<ProviderError> = None;
         let mut client_error: Option<ProviderError> = None;
+        let mut all_saturated = true;
         for handle in &p.chain {
             match call::complete_with_retries(handle, &p.upstream).await {
                 Ok(c) => {
@@ -329,6 +418,7 @@ impl Gateway {
                 }
                 Err(e) => {
                     tracing::warn!(request_id = %p.request_id, model = %handle.model, error = %e, "model failed; trying the next in the chain");
+                    all_saturated &= matches!(e, ProviderError::Saturated { .. });
                     last_error = Some(e);
                 }
             }
@@ -343,7 +433,7 @@ impl Gateway {
             self.record(p, &answer, last_error.as_ref().map(ToString::to_string));
             return Ok(answer);
         }
-        let err = unavailable(last_error.as_ref(), p.chain.is_empty());
+        let err = unavailable(last_error.as_ref(), p.chain.is_empty(), all_saturated);
         self.record_failure(p, &err);
         Err(err)
     }
@@ -415,9 +505,22 @@ impl Gateway {
         }
     }
 
-    /// Cost, eval and the request log line for a finished request.
+    /// Cost, eval and the request log line for a finished request; the key's output tokens and
+    /// spend; the model's token calibration.
     pub fn record(&self, p: &Prepared, a: &Answer, error: Option<String>) {
         let cache_hit = matches!(a.cache, CacheStatus::Hit | CacheStatus::Stale);
+        if let Some(key) = &p.caller {
+            key.charge_tokens(u32::try_from(a.usage.completion_tokens).unwrap_or(u32::MAX));
+            key.add_spend(a.cost_usd);
+        }
+        if !cache_hit
+            && !a.estimated
+            && a.continued_from.is_none()
+            && let Some(h) = self.services.routes.provider(&a.model)
+        {
+            h.calibration
+                .observe(p.counted_input, a.usage.prompt_tokens);
+        }
         self.push_usage(RecordUsage {
             request_id: p.request_id.clone(),
             user: p.user.clone(),
@@ -497,10 +600,51 @@ impl Drop for Pending<'_> {
     }
 }
 
-/// The 503 when the chain is exhausted.
-fn unavailable(last: Option<&ProviderError>, empty_chain: bool) -> GatewayError {
+/// Texts up to this many bytes are counted inline; longer ones on the blocking pool.
+const INLINE_COUNT_BYTES: usize = 4096;
+
+/// Fits the input to the primary model's window, counting on the blocking pool when it is long.
+async fn fit_input(
+    primary: &ProviderHandle,
+    overflow: ContextOverflow,
+    mut messages: Vec<ChatMessage>,
+) -> Result<(Vec<ChatMessage>, Fit), GatewayError> {
+    let model = primary.model.clone();
+    let factor = primary.calibration.factor();
+    let limit = primary.max_input_tokens;
+    let bytes: usize = messages
+        .iter()
+        .map(|m| m.content.as_ref().map_or(0, |c| c.text().len()))
+        .sum();
+    if bytes <= INLINE_COUNT_BYTES {
+        let f = fit(&model, factor, limit, overflow, &mut messages)?;
+        return Ok((messages, f));
+    }
+    actix_web::web::block(move || {
+        let f = fit(&model, factor, limit, overflow, &mut messages);
+        f.map(|f| (messages, f))
+    })
+    .await
+    .map_err(|e| GatewayError::Internal(format!("token counting pool unavailable: {e}")))?
+}
+
+/// The 503 when the chain is exhausted, or a 429 when every model was at its own pace.
+pub fn unavailable(
+    last: Option<&ProviderError>,
+    empty_chain: bool,
+    all_saturated: bool,
+) -> GatewayError {
     match (last, empty_chain) {
         (_, true) => GatewayError::Unavailable("the route has no models".into()),
+        (Some(e @ ProviderError::Saturated { retry_after, .. }), _) if all_saturated => {
+            GatewayError::RateLimited {
+                message: format!(
+                    "Every model of the chain is at its configured rate limit ({e}); retry later"
+                ),
+                kind: "upstream",
+                retry_after: *retry_after,
+            }
+        }
         (Some(e), _) => GatewayError::Unavailable(format!(
             "every model of the fallback chain failed (last: {e}) and no cached answer exists"
         )),

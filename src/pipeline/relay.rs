@@ -6,7 +6,11 @@
 //! configured. Dropping the relay (client gone) aborts the upstream task at once and still
 //! records what was consumed.
 
-use std::{collections::VecDeque, sync::Arc, time::Instant};
+use std::{
+    collections::VecDeque,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use tokio::sync::mpsc;
 
@@ -91,6 +95,8 @@ pub struct StreamRelay {
     first_token: Option<Instant>,
     continued_from: Option<String>,
     last_error: Option<ProviderError>,
+    /// Whether every failure so far was a model at its own pace (the answer is then 429).
+    all_saturated: bool,
     /// Tool-call fragments were relayed.
     tool_calls: bool,
     /// When the next attempt on the same model may start (backoff).
@@ -119,6 +125,7 @@ impl StreamRelay {
             first_token: None,
             continued_from: None,
             last_error: None,
+            all_saturated: true,
             tool_calls: false,
             retry_at: None,
             client_error: None,
@@ -215,8 +222,17 @@ impl StreamRelay {
                     let upstream = lease.upstream.clone();
                     let req = self.request.clone();
                     let idle_limit = upstream.timeouts.request;
-                    let deadline = tokio::time::Instant::now() + upstream.timeouts.first_token;
-                    let task = spawn_guarded(async move { upstream.stream(&req, &tx).await });
+                    let pace = handle.pace.clone();
+                    // A wait in the model's pace queue does not count against the first token.
+                    let queue = pace.as_ref().map_or(Duration::ZERO, |p| p.max_wait());
+                    let deadline =
+                        tokio::time::Instant::now() + upstream.timeouts.first_token + queue;
+                    let task = spawn_guarded(async move {
+                        if let Some(pace) = pace {
+                            pace.admit(req.paced_tokens()).await?;
+                        }
+                        upstream.stream(&req, &tx).await
+                    });
                     self.segments.push(Segment {
                         handle,
                         request: self.request.clone(),
@@ -235,6 +251,7 @@ impl StreamRelay {
                 }
                 Err(e) => {
                     tracing::debug!(model = %handle.model, error = %e, "skipping model");
+                    self.all_saturated &= matches!(e, ProviderError::Saturated { .. });
                     self.last_error = Some(e);
                     self.pos += 1;
                     self.retry = 0;
@@ -334,6 +351,7 @@ impl StreamRelay {
                     self.retry += 1;
                 }
                 None => {
+                    self.all_saturated &= matches!(e, ProviderError::Saturated { .. });
                     self.last_error = Some(e);
                     self.pos += 1;
                     self.retry = 0;
@@ -351,6 +369,7 @@ impl StreamRelay {
             self.request = Arc::new(continuation(&self.p.upstream, &self.text));
             self.pos += 1;
             self.retry = 0;
+            self.all_saturated &= matches!(e, ProviderError::Saturated { .. });
             self.last_error = Some(e);
             return;
         }
@@ -383,7 +402,11 @@ impl StreamRelay {
             self.replay(answer, err);
             return;
         }
-        let err = unavailable(self.last_error.as_ref(), self.p.chain.is_empty());
+        let err = unavailable(
+            self.last_error.as_ref(),
+            self.p.chain.is_empty(),
+            self.all_saturated,
+        );
         if self.text.is_empty() {
             self.gw.record_failure(&self.p, &err);
         } else {

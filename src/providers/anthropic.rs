@@ -207,6 +207,7 @@ mod tests {
             stop: Some(vec!["END".into()]),
             user: None,
             extra: Map::new(),
+            input_tokens: 0,
             request_id: "r".into(),
         };
         let v: Value =

@@ -41,6 +41,16 @@ pub struct UpstreamRequest {
     pub extra: Map<String, Value>,
     /// Propagated as `x-request-id`.
     pub request_id: String,
+    /// Our estimate of the input's tokens, charged to the model's pace.
+    pub input_tokens: u64,
+}
+
+impl UpstreamRequest {
+    /// Tokens a call may consume, for pacing: the input and the requested output cap.
+    pub fn paced_tokens(&self) -> u32 {
+        let n = self.input_tokens + u64::from(self.max_tokens.unwrap_or(0));
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
 }
 
 /// One event of an upstream stream.

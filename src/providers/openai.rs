@@ -177,6 +177,7 @@ mod tests {
             stop: None,
             user: Some("u1".into()),
             extra,
+            input_tokens: 0,
             request_id: "r".into(),
         }
     }

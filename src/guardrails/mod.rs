@@ -3,6 +3,32 @@
 
 use regex::{Regex, RegexSet};
 
+/// A rule added in config without recompiling: `name` is the category (injection, output) or the
+/// kind (PII); `pattern` is a regex, or for injection phrases a literal phrase matched on the
+/// normalised text; `weight` only matters for injection scoring.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomRule {
+    pub name: String,
+    pub pattern: String,
+    pub weight: f64,
+}
+
+/// A named regex with an optional validity check on the matched text (Luhn, mod-97 …).
+#[derive(Debug, Clone)]
+pub struct NamedPattern {
+    pub name: String,
+    pub regex: String,
+    pub valid: Option<fn(&str) -> bool>,
+}
+
+/// A rule that does not compile.
+#[derive(Debug, thiserror::Error)]
+#[error("guardrail rule {name:?} is not valid: {reason}")]
+pub struct RuleError {
+    pub name: String,
+    pub reason: String,
+}
+
 /// One kind of personal data, with its detector and an optional validity check.
 struct PiiRule {
     kind: &'static str,

@@ -7,8 +7,15 @@ use std::{collections::BTreeMap, fmt, net::SocketAddr, path::Path, sync::Arc, ti
 
 use serde::Deserialize;
 
+mod edge;
+
+pub use edge::{
+    AuthConfig, CorsConfig, GuardrailConfig, KeyConfig, KeyHash, Limits, check_exposure, hash_key,
+    hex,
+};
+
 /// The copy of `config.toml` compiled into the binary, used when no file is found.
-pub const EMBEDDED_CONFIG: &str = include_str!("../config.toml");
+pub const EMBEDDED_CONFIG: &str = include_str!("../../config.toml");
 
 /// A failure to load or validate the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +51,12 @@ struct RawConfig {
     routes: BTreeMap<String, RawRoute>,
     #[serde(default)]
     cache: RawCache,
+    #[serde(default)]
+    auth: edge::RawAuth,
+    #[serde(default)]
+    cors: edge::RawCors,
+    #[serde(default)]
+    guardrails: edge::RawGuardrails,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -111,6 +124,11 @@ struct RawModel {
     input_per_mtok: f64,
     output_per_mtok: f64,
     max_output_tokens: Option<u32>,
+    context_window: Option<u32>,
+    requests_per_minute: Option<u32>,
+    tokens_per_minute: Option<u32>,
+    queue_wait_ms: Option<u64>,
+    max_queue: Option<usize>,
     #[serde(default)]
     retry: RawRetry,
     #[serde(default)]
@@ -123,6 +141,7 @@ struct RawModel {
 #[serde(deny_unknown_fields)]
 struct RawRoute {
     fallback: Vec<String>,
+    context_overflow: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -144,10 +163,47 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Models by public name.
     pub models: BTreeMap<String, ModelConfig>,
-    /// Fallback chains by route name.
-    pub routes: BTreeMap<String, Vec<String>>,
+    /// Routes (fallback chains) by name.
+    pub routes: BTreeMap<String, RouteConfig>,
     /// Response cache settings.
     pub cache: CacheConfig,
+    /// Virtual keys, admin key and per-key limits.
+    pub auth: AuthConfig,
+    /// Browser origins allowed to call the API.
+    pub cors: CorsConfig,
+    /// Guardrail thresholds, policies and extra rules.
+    pub guardrails: GuardrailConfig,
+}
+
+/// What a route does with an input longer than its first model's context allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextOverflow {
+    /// 400 `context_length_exceeded`.
+    Reject,
+    /// Cut the middle of the longest message, leaving a marker.
+    TruncateMiddle,
+}
+
+/// One route.
+#[derive(Debug, Clone)]
+pub struct RouteConfig {
+    /// Models tried in order.
+    pub fallback: Vec<String>,
+    /// Over-long input handling.
+    pub context_overflow: ContextOverflow,
+}
+
+/// Our own pace for one upstream model, below the provider's limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpstreamLimits {
+    /// Requests per minute, if limited.
+    pub requests_per_minute: Option<u32>,
+    /// Tokens per minute (input plus requested output), if limited.
+    pub tokens_per_minute: Option<u32>,
+    /// Longest a request waits for room before it is refused with 429.
+    pub queue_wait: Duration,
+    /// Most requests waiting at once; more are refused at once.
+    pub max_queue: usize,
 }
 
 /// What a stream does when its upstream fails after tokens were sent.
@@ -287,6 +343,10 @@ pub struct ModelConfig {
     pub output_per_mtok: f64,
     /// Clamp for `max_tokens`.
     pub max_output_tokens: u32,
+    /// Tokens of input plus output the model accepts.
+    pub context_window: u32,
+    /// Our pace toward the upstream, when configured.
+    pub upstream_limits: Option<UpstreamLimits>,
     /// Retry policy (model over provider over defaults).
     pub retry: RetryPolicy,
     /// Timeouts (model over provider over defaults).
@@ -483,6 +543,14 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
         let retry = merge_retry(&m.retry, &serving.raw_retry, &key, &mut errs);
         let timeouts = merge_timeouts(&m.timeouts, &serving.raw_timeouts, &key, &mut errs);
         let circuit = merge_circuit(&m.circuit, &serving.raw_circuit, &key, &mut errs);
+        let max_output_tokens = m.max_output_tokens.unwrap_or(4096);
+        let context_window = m.context_window.unwrap_or(128_000);
+        if context_window <= max_output_tokens {
+            errs.push(format!(
+                "{key}: context_window ({context_window}) must exceed max_output_tokens ({max_output_tokens}), which is reserved for the answer"
+            ));
+        }
+        let upstream_limits = upstream_limits(&m, &key, &mut errs);
         models.insert(
             name.clone(),
             ModelConfig {
@@ -492,7 +560,9 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
                 standing_in_for,
                 input_per_mtok: m.input_per_mtok,
                 output_per_mtok: m.output_per_mtok,
-                max_output_tokens: m.max_output_tokens.unwrap_or(4096),
+                max_output_tokens,
+                context_window,
+                upstream_limits,
                 retry,
                 timeouts,
                 circuit,
@@ -520,7 +590,23 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
                 ));
             }
         }
-        routes.insert(name, r.fallback);
+        let context_overflow = match r.context_overflow.as_deref() {
+            None | Some("reject") => ContextOverflow::Reject,
+            Some("truncate_middle") => ContextOverflow::TruncateMiddle,
+            Some(other) => {
+                errs.push(format!(
+                    "routes.{name}.context_overflow = {other:?}; use \"reject\" or \"truncate_middle\""
+                ));
+                ContextOverflow::Reject
+            }
+        };
+        routes.insert(
+            name,
+            RouteConfig {
+                fallback: r.fallback,
+                context_overflow,
+            },
+        );
     }
     if !routes.contains_key(&server.default_route) {
         errs.push(format!(
@@ -541,6 +627,20 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
         );
     }
 
+    let auth = edge::validate_auth(raw.auth, env, &mut errs);
+    let cors = edge::validate_cors(raw.cors, &mut errs);
+    let guardrails = edge::validate_guardrails(raw.guardrails, &mut errs);
+    for k in &auth.keys {
+        for m in k.models.iter().flatten() {
+            if !models.contains_key(m) && !routes.contains_key(m) && m != "default" {
+                errs.push(format!(
+                    "auth.keys ({}).models names {m:?}, which is neither a model nor a route",
+                    k.name
+                ));
+            }
+        }
+    }
+
     if errs.is_empty() {
         Ok(Config {
             server,
@@ -548,10 +648,51 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
             models,
             routes,
             cache,
+            auth,
+            cors,
+            guardrails,
         })
     } else {
         Err(ConfigError::Invalid(errs))
     }
+}
+
+fn upstream_limits(m: &RawModel, key: &str, errs: &mut Vec<String>) -> Option<UpstreamLimits> {
+    if m.requests_per_minute.is_none() && m.tokens_per_minute.is_none() {
+        for (field, set) in [
+            ("queue_wait_ms", m.queue_wait_ms.is_some()),
+            ("max_queue", m.max_queue.is_some()),
+        ] {
+            if set {
+                errs.push(format!(
+                    "{key}.{field} needs requests_per_minute or tokens_per_minute to be set"
+                ));
+            }
+        }
+        return None;
+    }
+    for (field, v) in [
+        ("requests_per_minute", m.requests_per_minute),
+        ("tokens_per_minute", m.tokens_per_minute),
+    ] {
+        if v == Some(0) {
+            errs.push(format!(
+                "{key}.{field} must be at least 1; remove it for no limit"
+            ));
+        }
+    }
+    let queue_wait_ms = m.queue_wait_ms.unwrap_or(10_000);
+    if queue_wait_ms > 600_000 {
+        errs.push(format!(
+            "{key}.queue_wait_ms = {queue_wait_ms} is over 10 minutes; clients would time out first"
+        ));
+    }
+    Some(UpstreamLimits {
+        requests_per_minute: m.requests_per_minute,
+        tokens_per_minute: m.tokens_per_minute,
+        queue_wait: Duration::from_millis(queue_wait_ms.min(600_000)),
+        max_queue: m.max_queue.unwrap_or(256),
+    })
 }
 
 /// Resolves a `${NAME}` reference; other strings are returned as they are.
@@ -760,7 +901,7 @@ mod tests {
         assert_eq!(m.provider, "mock");
         assert_eq!(m.standing_in_for.as_deref(), Some("openai"));
         assert!(cfg.providers["openai"].disabled_reason.is_some());
-        assert_eq!(cfg.routes["default"].len(), 3);
+        assert_eq!(cfg.routes["default"].fallback.len(), 3);
     }
 
     #[test]
