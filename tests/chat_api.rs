@@ -321,7 +321,7 @@ async fn seed_chat_api_templates_guardrails_and_stream() {
         .unwrap()
         .to_string();
     assert!(
-        sent.contains("[REDACTED_SSN]") && !sent.contains("6789"),
+        sent.contains("[REDACTED_SSN_1]") && !sent.contains("6789"),
         "{sent}"
     );
 

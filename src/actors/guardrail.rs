@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     error::GatewayError,
-    guardrails::Rules,
+    guardrails::{Rules, pii::Redactions},
     wire::{ChatMessage, Role},
 };
 
@@ -91,15 +91,15 @@ fn check_input(
             )));
         }
     }
-    let mut pii = Vec::new();
+    let mut found = Redactions::default();
     for m in &mut messages {
         if let Some(content) = &mut m.content {
-            content.map_text(|t| rules.redact(t, &mut pii));
+            content.map_text(|t| rules.pii.redact(t, &mut found));
         }
     }
     Ok(InputVerdict {
         messages,
-        pii_detected: pii,
+        pii_detected: found.kinds(),
     })
 }
 

@@ -125,7 +125,7 @@ pub struct InputVerdict {
     /// Messages with PII replaced by placeholders.
     pub messages: Vec<ChatMessage>,
     /// Kinds of PII found (`email`, `ssn` ...), without duplicates.
-    pub pii_detected: Vec<&'static str>,
+    pub pii_detected: Vec<String>,
 }
 
 /// Checks a whole answer.

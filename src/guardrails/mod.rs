@@ -1,7 +1,11 @@
 //! Guardrail rules as pure code: prompt-injection patterns, PII detection and redaction, and
 //! unsafe-output patterns. Matching is linear-time (`regex`); the actor runs it on a sync pool.
 
-use regex::{Regex, RegexSet};
+pub mod pii;
+
+use regex::RegexSet;
+
+use pii::PiiRedactor;
 
 /// A rule added in config without recompiling: `name` is the category (injection, output) or the
 /// kind (PII); `pattern` is a regex, or for injection phrases a literal phrase matched on the
@@ -29,18 +33,12 @@ pub struct RuleError {
     pub reason: String,
 }
 
-/// One kind of personal data, with its detector and an optional validity check.
-struct PiiRule {
-    kind: &'static str,
-    regex: Regex,
-    valid: fn(&str) -> bool,
-}
-
 /// Compiled rule sets, built once and shared.
 pub struct Rules {
     injection: RegexSet,
     injection_names: Vec<&'static str>,
-    pii: Vec<PiiRule>,
+    /// PII and secret detection and redaction.
+    pub pii: PiiRedactor,
     output: RegexSet,
     output_names: Vec<&'static str>,
 }
@@ -115,72 +113,10 @@ const OUTPUT: &[(&str, &str)] = &[
     ),
 ];
 
-fn luhn(digits: &str) -> bool {
-    let ds: Vec<u32> = digits.chars().filter_map(|c| c.to_digit(10)).collect();
-    if !(13..=19).contains(&ds.len()) {
-        return false;
-    }
-    let sum: u32 = ds
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| {
-            if i % 2 == 1 {
-                let x = d * 2;
-                if x > 9 { x - 9 } else { x }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
-}
-
-fn ssn_valid(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    match parts.as_slice() {
-        [area, group, serial] => {
-            *area != "000"
-                && *area != "666"
-                && !area.starts_with('9')
-                && *group != "00"
-                && *serial != "0000"
-        }
-        _ => false,
-    }
-}
-
-fn always(_: &str) -> bool {
-    true
-}
-
 impl Rules {
     /// Compiles the built-in rules.
     pub fn builtin() -> Result<Rules, regex::Error> {
-        let pii = vec![
-            PiiRule {
-                kind: "email",
-                regex: Regex::new(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")?,
-                valid: always,
-            },
-            PiiRule {
-                kind: "ssn",
-                regex: Regex::new(r"\b\d{3}-\d{2}-\d{4}\b")?,
-                valid: ssn_valid,
-            },
-            PiiRule {
-                kind: "credit_card",
-                regex: Regex::new(r"\b\d(?:[ -]?\d){12,18}\b")?,
-                valid: luhn,
-            },
-            PiiRule {
-                kind: "phone",
-                regex: Regex::new(
-                    r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)\s?|\b\d{3}[.-])\d{3}[.-]\d{4}\b",
-                )?,
-                valid: always,
-            },
-        ];
+        let pii = PiiRedactor::new(&[]).map_err(|e| regex::Error::Syntax(e.to_string()))?;
         Ok(Rules {
             injection: RegexSet::new(INJECTION.iter().map(|(_, p)| *p))?,
             injection_names: INJECTION.iter().map(|(n, _)| *n).collect(),
@@ -198,33 +134,6 @@ impl Rules {
             }),
             None => Ok(()),
         }
-    }
-
-    /// Replaces PII with `[REDACTED_KIND]`; returns the new text when anything changed, and
-    /// appends the kinds found to `found`.
-    pub fn redact(&self, text: &str, found: &mut Vec<&'static str>) -> Option<String> {
-        let mut current: Option<String> = None;
-        for rule in &self.pii {
-            let src = current.as_deref().unwrap_or(text);
-            let mut hit = false;
-            let replaced = rule.regex.replace_all(src, |c: &regex::Captures<'_>| {
-                let m = &c[0];
-                if (rule.valid)(m) {
-                    hit = true;
-                    format!("[REDACTED_{}]", rule.kind.to_ascii_uppercase())
-                } else {
-                    m.to_string()
-                }
-            });
-            if hit {
-                let replaced = replaced.into_owned();
-                if !found.contains(&rule.kind) {
-                    found.push(rule.kind);
-                }
-                current = Some(replaced);
-            }
-        }
-        current
     }
 
     /// The first unsafe-output family matched by `text`, if any.
@@ -268,27 +177,6 @@ mod tests {
         ] {
             assert!(r.check_injection(ok).is_ok(), "{ok}");
         }
-    }
-
-    #[test]
-    fn pii_is_redacted_with_validity_checks() {
-        let r = Rules::builtin().unwrap();
-        let mut found = Vec::new();
-        let out = r
-            .redact(
-                "Mail a@b.io, SSN 123-45-6789, card 4111 1111 1111 1111, call 555-123-4567",
-                &mut found,
-            )
-            .unwrap();
-        assert!(!out.contains("a@b.io") && !out.contains("6789") && !out.contains("4111"));
-        assert!(out.contains("[REDACTED_EMAIL]") && out.contains("[REDACTED_CREDIT_CARD]"));
-        assert_eq!(found, vec!["email", "ssn", "credit_card", "phone"]);
-        // impossible SSN and a number failing Luhn stay
-        let mut found = Vec::new();
-        assert!(
-            r.redact("id 000-12-3456, order 4111 1111 1111 1112", &mut found)
-                .is_none()
-        );
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub struct SeedChatResponse {
     /// USD.
     pub cost_usd: f64,
     /// PII kinds redacted from the input.
-    pub pii_detected: Vec<&'static str>,
+    pub pii_detected: Vec<String>,
     /// Output guardrail verdict.
     pub guardrail_output_pass: bool,
     /// Template used.

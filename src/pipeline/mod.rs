@@ -136,7 +136,7 @@ pub struct Prepared {
     /// A fresh cached answer, when one was found.
     pub cached: Option<CachedAnswer>,
     /// Kinds of PII redacted from the input.
-    pub pii_detected: Vec<&'static str>,
+    pub pii_detected: Vec<String>,
     /// Template and version.
     pub origin: Origin,
     /// When the request arrived.
@@ -171,7 +171,7 @@ pub struct Answer {
     /// Tool calls of a non-streaming answer (streams relay them as they come).
     pub tool_calls: Option<Value>,
     /// PII kinds redacted from the input.
-    pub pii_detected: Vec<&'static str>,
+    pub pii_detected: Vec<String>,
     /// Milliseconds from arrival to the end.
     pub latency_ms: f64,
     /// Milliseconds to the first token (streams).
