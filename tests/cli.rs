@@ -1,4 +1,5 @@
-//! The real binary: configuration checks and graceful shutdown on SIGTERM.
+//! The real binary: configuration checks, key hashing, the exposure refusal and graceful
+//! shutdown on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{
@@ -50,6 +51,30 @@ fn check_config_accepts_the_repo_config_and_names_bad_keys() {
 
     let usage = Command::new(BIN).arg("--bogus").output().unwrap();
     assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn hash_key_prints_the_sha256_and_serving_unauthenticated_beyond_loopback_is_refused() {
+    let out = Command::new(BIN)
+        .args(["hash-key", "sk-example"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let hex = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // sha256("sk-example"), as `sha256sum` computes it
+    assert_eq!(
+        hex,
+        "f2d4b279b82ad92867af5878fe7482caebdd7b75499868d0362a6e63ff51f046"
+    );
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml");
+    let refused = Command::new(BIN)
+        .args(["serve", "--config", config, "--listen", "0.0.0.0:0"])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("auth.enabled = false"), "{err}");
 }
 
 #[tokio::test]
