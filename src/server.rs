@@ -22,7 +22,7 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     /// A built-in guardrail rule failed to compile.
     #[error("cannot compile guardrail rules: {0}")]
-    Rules(#[from] regex::Error),
+    Rules(#[from] crate::guardrails::RuleError),
     /// The configuration is unsafe to serve as it is.
     #[error("{0}")]
     Unsafe(String),

@@ -474,8 +474,10 @@ async fn silent_stream_times_out_and_is_continued() {
 
 #[tokio::test]
 async fn client_disconnect_cancels_upstream_and_records_usage() {
+    // Ends with a comma: a word at the very end of a stream could still grow (into an e-mail
+    // address, a key), so the output guardrail holds it back until a character settles it.
     let a = MockUpstream::start(vec![Step::Hang {
-        text: "first".into(),
+        text: "first,".into(),
     }]);
     let (b, c) = (MockUpstream::start(vec![]), MockUpstream::start(vec![]));
     let gw = TestGateway::start(&chain_config([&a, &b, &c], 0, ""));
@@ -483,7 +485,7 @@ async fn client_disconnect_cancels_upstream_and_records_usage() {
         .post("/v1/chat/completions", &streaming("model-a", "hang on"))
         .await;
     let mut seen = String::new();
-    while !seen.contains("first") {
+    while !seen.contains("first,") {
         let chunk = resp.chunk().await.unwrap().expect("stream ended early");
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }

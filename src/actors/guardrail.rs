@@ -40,6 +40,7 @@ impl Guardrails {
     /// Checks and redacts the input.
     pub async fn check_input(
         &self,
+        request_id: &str,
         messages: Vec<ChatMessage>,
     ) -> Result<InputVerdict, GatewayError> {
         let size: usize = messages
@@ -48,32 +49,60 @@ impl Guardrails {
             .sum();
         if size <= INLINE_SCAN_BYTES {
             self.stats.handled();
-            return check_input(&self.rules, &self.stats, messages);
+            return screen_input(&self.rules, &self.stats, request_id, messages);
         }
         self.addr
-            .send(CheckInput { messages })
+            .send(CheckInput {
+                request_id: request_id.to_string(),
+                messages,
+            })
             .await
-            .map_err(|e| GatewayError::Internal(format!("guardrail pool unavailable: {e}")))?
+            .map_err(|e| {
+                tracing::error!(request_id, error = %e, policy = "fail closed", "guardrail pool unavailable");
+                GatewayError::GuardrailUnavailable(format!("guardrail pool unavailable: {e}"))
+            })?
     }
 
     /// Checks a whole answer.
-    pub async fn check_output(&self, text: &str) -> Result<OutputVerdict, GatewayError> {
+    pub async fn check_output(&self, request_id: &str, text: &str) -> OutputVerdict {
         if text.len() <= INLINE_SCAN_BYTES {
             self.stats.handled();
-            return Ok(check_output(&self.rules, text));
+            return screen_output(&self.rules, request_id, text);
         }
-        self.addr
+        let sent = self
+            .addr
             .send(CheckOutput {
+                request_id: request_id.to_string(),
                 text: text.to_string(),
             })
-            .await
-            .map_err(|e| GatewayError::Internal(format!("guardrail pool unavailable: {e}")))
+            .await;
+        sent.unwrap_or_else(|e| {
+            tracing::error!(request_id, error = %e, policy = "fail closed", "guardrail pool unavailable");
+            OutputVerdict {
+                passed: false,
+                reason: Some(format!("guardrail pool unavailable: {e}")),
+            }
+        })
     }
 }
 
-fn check_input(
+/// Runs `f`, turning a panic inside a rule into an error: a guardrail that breaks must not take
+/// the worker with it, and its failure policy decides what happens to the request.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        p.downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a rule panicked".into())
+    })
+}
+
+/// Injection scoring of every message a user or tool wrote (fails closed), then PII redaction of
+/// all of them (fails closed unless `guardrails.pii_fail_open`).
+pub fn screen_input(
     rules: &Rules,
     stats: &ActorStats,
+    request_id: &str,
     mut messages: Vec<ChatMessage>,
 ) -> Result<InputVerdict, GatewayError> {
     for m in &messages {
@@ -81,33 +110,71 @@ fn check_input(
         if matches!(m.role, Role::System | Role::Developer) {
             continue;
         }
-        if let Some(content) = &m.content
-            && let Err(b) = rules.check_injection(&content.text())
-        {
+        let Some(content) = &m.content else {
+            continue;
+        };
+        let scan = guarded(|| rules.injection.scan(&content.text())).map_err(|e| {
             stats.error();
+            tracing::error!(request_id, error = %e, policy = "fail closed", "injection guardrail failed");
+            GatewayError::GuardrailUnavailable(format!("injection check failed: {e}"))
+        })?;
+        if scan.blocked {
+            stats.error();
+            let category = scan.category().unwrap_or("injection").to_string();
+            tracing::warn!(request_id, category, score = scan.score, "input blocked");
             return Err(GatewayError::Blocked(format!(
-                "potential prompt injection ({})",
-                b.category
+                "potential prompt injection ({category}, score {:.2})",
+                scan.score
             )));
         }
     }
-    let mut found = Redactions::default();
-    for m in &mut messages {
-        if let Some(content) = &mut m.content {
-            content.map_text(|t| rules.pii.redact(t, &mut found));
+    let original = rules.pii_fail_open.then(|| messages.clone());
+    let redacted = guarded(move || {
+        let mut found = Redactions::default();
+        for m in &mut messages {
+            if let Some(content) = &mut m.content {
+                content.map_text(|t| rules.pii.redact(t, &mut found));
+            }
+        }
+        (messages, found.kinds())
+    });
+    match (redacted, original) {
+        (Ok((messages, kinds)), _) => Ok(InputVerdict {
+            messages,
+            pii_detected: kinds,
+        }),
+        (Err(e), Some(messages)) => {
+            stats.error();
+            tracing::error!(request_id, error = %e, policy = "fail open", "PII guardrail failed; input passed on unredacted");
+            Ok(InputVerdict {
+                messages,
+                pii_detected: Vec::new(),
+            })
+        }
+        (Err(e), None) => {
+            stats.error();
+            tracing::error!(request_id, error = %e, policy = "fail closed", "PII guardrail failed");
+            Err(GatewayError::GuardrailUnavailable(format!(
+                "PII redaction failed: {e}"
+            )))
         }
     }
-    Ok(InputVerdict {
-        messages,
-        pii_detected: found.kinds(),
-    })
 }
 
-fn check_output(rules: &Rules, text: &str) -> OutputVerdict {
-    let reason = rules.check_output(text);
-    OutputVerdict {
-        passed: reason.is_none(),
-        reason: reason.map(|r| format!("unsafe content ({r})")),
+/// The verdict on a whole answer (fails closed: a failing check withholds the answer).
+pub fn screen_output(rules: &Rules, request_id: &str, text: &str) -> OutputVerdict {
+    match guarded(|| rules.output.check(text)) {
+        Ok(rule) => OutputVerdict {
+            passed: rule.is_none(),
+            reason: rule.map(|r| format!("unsafe content ({r})")),
+        },
+        Err(e) => {
+            tracing::error!(request_id, error = %e, policy = "fail closed", "output guardrail failed");
+            OutputVerdict {
+                passed: false,
+                reason: Some(format!("output check failed: {e}")),
+            }
+        }
     }
 }
 
@@ -136,7 +203,7 @@ impl Handler<CheckInput> for GuardrailActor {
 
     fn handle(&mut self, msg: CheckInput, _: &mut Self::Context) -> Self::Result {
         self.stats.handled();
-        check_input(&self.rules, &self.stats, msg.messages)
+        screen_input(&self.rules, &self.stats, &msg.request_id, msg.messages)
     }
 }
 
@@ -145,6 +212,6 @@ impl Handler<CheckOutput> for GuardrailActor {
 
     fn handle(&mut self, msg: CheckOutput, _: &mut Self::Context) -> Self::Result {
         self.stats.handled();
-        MessageResult(check_output(&self.rules, &msg.text))
+        MessageResult(screen_output(&self.rules, &msg.request_id, &msg.text))
     }
 }

@@ -115,6 +115,8 @@ pub struct ProviderFailed {
 #[derive(Message)]
 #[rtype(result = "Result<InputVerdict, GatewayError>")]
 pub struct CheckInput {
+    /// For the logs.
+    pub request_id: String,
     /// The conversation; returned redacted.
     pub messages: Vec<ChatMessage>,
 }
@@ -132,6 +134,8 @@ pub struct InputVerdict {
 #[derive(Message)]
 #[rtype(result = "OutputVerdict")]
 pub struct CheckOutput {
+    /// For the logs.
+    pub request_id: String,
     /// The answer text.
     pub text: String,
 }

@@ -25,7 +25,7 @@ use super::{
 use crate::{
     config::{Config, ProviderKind},
     error::GatewayError,
-    guardrails::Rules,
+    guardrails::{RuleError, Rules},
     tokens::Calibration,
 };
 
@@ -100,8 +100,8 @@ impl RouteTable {
 
 impl Supervisor {
     /// Starts the Supervisor and every child on the current actix system.
-    pub fn launch(config: Arc<Config>, guardrail_threads: usize) -> Result<Services, regex::Error> {
-        let rules = Arc::new(Rules::builtin()?);
+    pub fn launch(config: Arc<Config>, guardrail_threads: usize) -> Result<Services, RuleError> {
+        let rules = Arc::new(Rules::new(&config.guardrails)?);
         let stats = ActorStats::new("supervisor", "supervisor");
         let guard_stats = ActorStats::new("guardrail", "guardrail");
         let cache_stats = ActorStats::new("cache", "cache");

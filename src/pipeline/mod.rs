@@ -224,7 +224,13 @@ impl Gateway {
             .unwrap_or_else(|| "anonymous".into());
         let model = req.model.clone();
         let (chain, verdict, fit, req) = match self
-            .screen(req, prefer.as_deref(), caller.as_deref(), tokens_out)
+            .screen(
+                req,
+                prefer.as_deref(),
+                caller.as_deref(),
+                &request_id,
+                tokens_out,
+            )
             .await
         {
             Ok(s) => s,
@@ -304,6 +310,7 @@ impl Gateway {
         mut req: ChatRequest,
         prefer: Option<&str>,
         caller: Option<&KeyState>,
+        request_id: &str,
         tokens_out: &mut Option<Window>,
     ) -> Result<(Vec<ProviderHandle>, InputVerdict, Fit, ChatRequest), GatewayError> {
         if let Some(key) = caller {
@@ -343,7 +350,11 @@ impl Gateway {
                 }
             }
         }
-        let verdict = self.services.guardrails.check_input(messages).await?;
+        let verdict = self
+            .services
+            .guardrails
+            .check_input(request_id, messages)
+            .await?;
         Ok((chain, verdict, fit, req))
     }
 
@@ -375,7 +386,11 @@ impl Gateway {
         for handle in &p.chain {
             match call::complete_with_retries(handle, &p.upstream).await {
                 Ok(c) => {
-                    let verdict = self.services.guardrails.check_output(&c.text).await?;
+                    let verdict = self
+                        .services
+                        .guardrails
+                        .check_output(&p.request_id, &c.text)
+                        .await;
                     let (usage, estimated) = match c.usage {
                         Some(u) => (u, false),
                         None => (

@@ -26,7 +26,7 @@ use crate::{
     },
     config::MidStreamFailure,
     error::{GatewayError, ProviderError},
-    guardrails::Rules,
+    guardrails::output::StreamScanner,
     providers::{ProviderEvent, StreamEnd, UpstreamRequest},
     wire::{ChatMessage, Role, Usage},
 };
@@ -85,7 +85,7 @@ struct Active {
 pub struct StreamRelay {
     gw: Gateway,
     p: Prepared,
-    rules: Arc<Rules>,
+    scanner: StreamScanner,
     request: Arc<UpstreamRequest>,
     pos: usize,
     retry: u32,
@@ -110,12 +110,12 @@ pub struct StreamRelay {
 impl StreamRelay {
     /// A relay for a prepared request.
     pub fn new(gw: Gateway, p: Prepared) -> Self {
-        let rules = gw.services.guardrails.rules.clone();
+        let scanner = gw.services.guardrails.rules.output.scanner();
         let request = p.upstream.clone();
         let mut relay = StreamRelay {
             gw,
             p,
-            rules,
+            scanner,
             request,
             pos: 0,
             retry: 0,
@@ -265,29 +265,51 @@ impl StreamRelay {
         if self.first_token.is_none() {
             self.first_token = Some(Instant::now());
         }
-        let scan_from = floor_char_boundary(
-            &self.text,
-            self.text.len().saturating_sub(Rules::STREAM_WINDOW),
-        );
         self.text.push_str(&text);
         if let Some(seg) = self.segments.last_mut() {
             seg.text.push_str(&text);
         }
-        if let Some(rule) = self.rules.check_output(&self.text[scan_from..]) {
-            tracing::warn!(request_id = %self.p.request_id, rule, "output guardrail stopped a stream");
-            self.active = None;
-            let answer = self.answer("content_filter", false);
-            self.gw
-                .record(&self.p, &answer, Some(format!("output guardrail: {rule}")));
-            self.queue
-                .push_back(RelayEvent::Failed(GatewayError::OutputBlocked(format!(
-                    "{SAFE_MESSAGE} (rule: {rule})"
-                ))));
-            self.finished = true;
-            return;
+        // The scanner releases only what no unsafe pattern can still claim.
+        match self.scanner.push(&text) {
+            Ok(released) => self.release(released),
+            Err(v) => self.stop_unsafe(&v.rule),
         }
-        let model = self.current_model();
-        self.queue.push_back(RelayEvent::Delta { model, text });
+    }
+
+    fn release(&mut self, text: String) {
+        if !text.is_empty() {
+            let model = self.current_model();
+            self.queue.push_back(RelayEvent::Delta { model, text });
+        }
+    }
+
+    /// At the end of the text: releases what the scanner held back, or stops the stream when it
+    /// completes a violation (then returns `false`).
+    fn flush_scanner(&mut self) -> bool {
+        match self.scanner.finish() {
+            Ok(rest) => {
+                self.release(rest);
+                true
+            }
+            Err(v) => {
+                self.stop_unsafe(&v.rule);
+                false
+            }
+        }
+    }
+
+    /// Ends the stream on an output guardrail violation: what was held back never leaves.
+    fn stop_unsafe(&mut self, rule: &str) {
+        tracing::warn!(request_id = %self.p.request_id, rule, "output guardrail stopped a stream");
+        self.active = None;
+        let answer = self.answer("content_filter", false);
+        self.gw
+            .record(&self.p, &answer, Some(format!("output guardrail: {rule}")));
+        self.queue
+            .push_back(RelayEvent::Failed(GatewayError::OutputBlocked(format!(
+                "{SAFE_MESSAGE} (rule: {rule})"
+            ))));
+        self.finished = true;
     }
 
     fn current_model(&self) -> Arc<str> {
@@ -305,6 +327,9 @@ impl StreamRelay {
         }
         if let Some(seg) = self.segments.last_mut() {
             seg.usage = end.usage;
+        }
+        if !self.flush_scanner() {
+            return;
         }
         let answer = self.answer(&end.finish_reason, true);
         if !self.tool_calls {
@@ -373,6 +398,10 @@ impl StreamRelay {
             self.last_error = Some(e);
             return;
         }
+        // The text ends here: what the scanner held back is checked as a whole and released.
+        if !self.flush_scanner() {
+            return;
+        }
         let err = GatewayError::StreamInterrupted(e.to_string());
         let answer = self.answer("error", true);
         self.gw.record(&self.p, &answer, Some(err.to_string()));
@@ -410,6 +439,9 @@ impl StreamRelay {
         if self.text.is_empty() {
             self.gw.record_failure(&self.p, &err);
         } else {
+            if !self.flush_scanner() {
+                return;
+            }
             let answer = self.answer("error", true);
             self.gw.record(&self.p, &answer, Some(err.to_string()));
         }
@@ -498,11 +530,4 @@ fn continuation(original: &UpstreamRequest, partial: &str) -> UpstreamRequest {
     req.messages
         .push(ChatMessage::text(Role::User, CONTINUE_PROMPT));
     req
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
