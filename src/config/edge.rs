@@ -386,6 +386,15 @@ pub(super) fn validate_guardrails(raw: RawGuardrails, errs: &mut Vec<String>) ->
                     ));
                     return None;
                 }
+                if field != "injection_phrases"
+                    && let Err(e) = regex::Regex::new(&r.pattern)
+                {
+                    errs.push(format!(
+                        "guardrails.{field}: rule {:?} has an invalid regex: {e}",
+                        r.name
+                    ));
+                    return None;
+                }
                 Some(CustomRule {
                     name: r.name,
                     pattern: r.pattern,

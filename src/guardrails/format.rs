@@ -79,6 +79,11 @@ impl OutputFormat {
         })
     }
 
+    /// Whether answers must be JSON.
+    pub fn expects_json(&self) -> bool {
+        !matches!(self, OutputFormat::Text)
+    }
+
     /// Checks an answer; Err carries a human-readable reason listing the first few schema errors with their JSON pointer paths.
     pub fn validate(&self, text: &str) -> Result<(), String> {
         match self {

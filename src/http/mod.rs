@@ -228,6 +228,12 @@ pub fn answer_headers(b: &mut HttpResponseBuilder, a: &Answer) {
             header_value(p),
         ));
     }
+    if let Some(valid) = a.format_valid {
+        b.insert_header((
+            HeaderName::from_static("x-sluice-format"),
+            HeaderValue::from_static(if valid { "valid" } else { "invalid" }),
+        ));
+    }
     if !a.pii_detected.is_empty() {
         b.insert_header((
             HeaderName::from_static("x-sluice-pii"),

@@ -33,13 +33,17 @@ use crate::{
         rate::Window,
     },
     error::{GatewayError, ProviderError},
-    providers::UpstreamRequest,
+    guardrails::format::OutputFormat,
+    providers::{Completion, UpstreamRequest},
     tokens,
-    wire::{ChatMessage, ChatRequest, Usage},
+    wire::{ChatMessage, ChatRequest, Role, Usage},
 };
 
 /// Longest wait for the cache actor; past it the request goes on as a miss.
 const CACHE_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Sent with the validation error when an answer broke the requested JSON format.
+const FORMAT_RETRY_PROMPT: &str = "Your previous answer was not valid for the requested format. Reply again with only the corrected JSON, nothing else.";
 
 /// Shown instead of an answer that failed the output guardrails.
 pub const SAFE_MESSAGE: &str =
@@ -139,6 +143,8 @@ pub struct Prepared {
     pub pii_detected: Vec<String>,
     /// Template and version.
     pub origin: Origin,
+    /// The answer format asked for (`response_format`).
+    pub format: OutputFormat,
     /// When the request arrived.
     pub started: Instant,
 }
@@ -172,6 +178,8 @@ pub struct Answer {
     pub tool_calls: Option<Value>,
     /// PII kinds redacted from the input.
     pub pii_detected: Vec<String>,
+    /// Whether the answer matches the requested format; `None` when none was requested.
+    pub format_valid: Option<bool>,
     /// Milliseconds from arrival to the end.
     pub latency_ms: f64,
     /// Milliseconds to the first token (streams).
@@ -191,6 +199,7 @@ impl Answer {
             "guardrail_output_pass": self.guardrail_output_pass,
             "continued_from": self.continued_from,
             "pii_detected": self.pii_detected,
+            "format_valid": self.format_valid,
         })
     }
 }
@@ -253,6 +262,15 @@ impl Gateway {
                 return Err(err);
             }
         };
+        let format = match req.extra.get("response_format") {
+            Some(v) => OutputFormat::from_response_format(v).map_err(|e| {
+                GatewayError::invalid(
+                    format!("Invalid response_format: {e}"),
+                    Some("response_format"),
+                )
+            })?,
+            None => OutputFormat::Text,
+        };
         let upstream = UpstreamRequest {
             messages: verdict.messages,
             max_tokens: req.max_completion_tokens.or(req.max_tokens),
@@ -298,6 +316,7 @@ impl Gateway {
             cached,
             pii_detected: verdict.pii_detected,
             origin,
+            format,
             started,
         })
     }
@@ -386,6 +405,7 @@ impl Gateway {
         for handle in &p.chain {
             match call::complete_with_retries(handle, &p.upstream).await {
                 Ok(c) => {
+                    let (c, format_valid) = self.conform(p, handle, c).await;
                     let verdict = self
                         .services
                         .guardrails
@@ -412,6 +432,7 @@ impl Gateway {
                         continued_from: None,
                         tool_calls: c.tool_calls,
                         pii_detected: p.pii_detected.clone(),
+                        format_valid,
                         latency_ms: ms_since(p.started),
                         ttft_ms: None,
                     };
@@ -453,6 +474,54 @@ impl Gateway {
         Err(err)
     }
 
+    /// Checks an answer against the requested format; on failure asks the same model once more
+    /// with the validation error (`guardrails.format_retry`), then gives up and flags the answer.
+    async fn conform(
+        &self,
+        p: &Prepared,
+        handle: &ProviderHandle,
+        c: Completion,
+    ) -> (Completion, Option<bool>) {
+        if !p.format.expects_json() || c.tool_calls.is_some() {
+            return (c, None);
+        }
+        let Err(reason) = p.format.validate(&c.text) else {
+            return (c, Some(true));
+        };
+        tracing::warn!(request_id = %p.request_id, model = %handle.model, %reason, retry = self.config.guardrails.format_retry, "answer does not match the requested format");
+        if !self.config.guardrails.format_retry {
+            return (c, Some(false));
+        }
+        let mut again = (*p.upstream).clone();
+        again
+            .messages
+            .push(ChatMessage::text(Role::Assistant, c.text.clone()));
+        again.messages.push(ChatMessage::text(
+            Role::User,
+            format!("{FORMAT_RETRY_PROMPT} The problem: {reason}"),
+        ));
+        match call::complete_with_retries(handle, &Arc::new(again)).await {
+            Ok(second) => {
+                let valid = p.format.validate(&second.text);
+                if let Err(e) = &valid {
+                    tracing::warn!(request_id = %p.request_id, model = %handle.model, reason = %e, "the retried answer does not match either; returning it flagged");
+                }
+                let usage = match (c.usage, second.usage) {
+                    (Some(a), Some(b)) => Some(Usage::new(
+                        a.prompt_tokens + b.prompt_tokens,
+                        a.completion_tokens + b.completion_tokens,
+                    )),
+                    _ => None,
+                };
+                (Completion { usage, ..second }, Some(valid.is_ok()))
+            }
+            Err(e) => {
+                tracing::warn!(request_id = %p.request_id, model = %handle.model, error = %e, "format retry failed; returning the first answer flagged");
+                (c, Some(false))
+            }
+        }
+    }
+
     /// An expired cached answer, the last resort before 503.
     async fn stale_answer(&self, p: &Prepared) -> Option<CachedAnswer> {
         let key = p.cache_key.clone()?;
@@ -482,6 +551,10 @@ impl Gateway {
             continued_from: None,
             tool_calls: None,
             pii_detected: p.pii_detected.clone(),
+            format_valid: p
+                .format
+                .expects_json()
+                .then(|| p.format.validate(&hit.text).is_ok()),
             latency_ms: ms_since(p.started),
             ttft_ms: None,
         }

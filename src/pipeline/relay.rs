@@ -496,6 +496,9 @@ impl StreamRelay {
             continued_from: self.continued_from.clone(),
             tool_calls: None,
             pii_detected: self.p.pii_detected.clone(),
+            // Streams cannot be retried once sent: the answer is only checked and flagged.
+            format_valid: (self.p.format.expects_json() && !self.tool_calls)
+                .then(|| self.p.format.validate(&self.text).is_ok()),
             latency_ms: ms_since(self.p.started),
             ttft_ms: self
                 .first_token
