@@ -10,7 +10,9 @@
 #   requests/s, p50, p99, non-2xx responses and socket errors.
 # Then: the latency the gateway adds at c=1 (p50, p99), streaming time to first body
 # byte (sequential requests on one keep-alive connection, median and p99) direct vs
-# gateway, and the gateway's peak RSS (VmHWM) after the load. Ends with a markdown table.
+# gateway, and the gateway's peak RSS (VmHWM) after the load. Ends with a markdown table, then
+# the edge's own figures from `edge_bench`: the input guardrails on a 50,000-token document and
+# the whole edge (keys, paces, context window, guardrails) on a short request.
 #
 # Environment:
 #   BENCH_SECS         seconds per wrk run (default 10)
@@ -170,10 +172,20 @@ fallback = ["gpt-4o-mini"]
 
 [cache]
 enabled = false
+
+# The whole edge runs on every request: key lookup, request and token paces (high enough never
+# to refuse), context window, guardrails.
+[auth]
+enabled = true
+[[auth.keys]]
+name = "bench"
+key = "\${SLUICE_CLIENT_KEY}"
+requests_per_minute = 1000000000
+tokens_per_minute = 1000000000
 EOF
 
 log "starting gateway on $GW_URL"
-SLUICE_BENCH_KEY="sk-bench-local" "$SLUICE_BIN" serve --config "$WORK/bench.toml" \
+SLUICE_CLIENT_KEY="$CLIENT_KEY" SLUICE_BENCH_KEY="sk-bench-local" "$SLUICE_BIN" serve --config "$WORK/bench.toml" \
     --listen "127.0.0.1:$GW_PORT" >"$WORK/gateway.log" 2>&1 &
 GW_PID=$!
 wait_ready "gateway" "$GW_URL" "$GW_PID"
@@ -330,6 +342,8 @@ output_per_mtok = 1.0
 fallback = ["slow-model"]
 [cache]
 enabled = false
+[auth]
+enabled = false
 EOF
 RUST_LOG=warn "$SLUICE_BIN" serve --config "$WORK/concurrency.toml" >"$WORK/concurrency.log" 2>&1 &
 CONC_PID=$!
@@ -447,3 +461,9 @@ errors = sum(r["non2xx"] + r["sockerr"] for r in rows.values())
 if errors:
     print(f"WARNING: {errors} non-2xx responses or socket errors in total: the figures above are suspect.")
 PY
+
+# --- the edge, in-process -----------------------------------------------------------
+echo
+echo "The edge in-process (release edge_bench: the gateway's own code and default rules):"
+echo
+"$TARGET_DIR/release/edge_bench" | sed 's/^/    /'

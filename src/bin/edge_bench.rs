@@ -20,13 +20,69 @@ use sluice::{
 };
 
 const WORDS: &[&str] = &[
-    "the", "gateway", "routes", "each", "request", "through", "a", "chain", "of", "models",
-    "and", "records", "what", "it", "cost", "while", "operators", "review", "latency", "figures",
-    "quarterly", "report", "shows", "that", "customers", "in", "Europe", "asked", "about",
-    "invoices", "shipping", "delays", "refund", "policy", "changes", "since", "March", "with",
-    "support", "tickets", "growing", "by", "twelve", "percent", "compared", "to", "last", "year",
-    "engineers", "measured", "throughput", "under", "load", "before", "release", "notes", "were",
-    "published", "for", "version", "3.2", "on", "2024-05-14",
+    "the",
+    "gateway",
+    "routes",
+    "each",
+    "request",
+    "through",
+    "a",
+    "chain",
+    "of",
+    "models",
+    "and",
+    "records",
+    "what",
+    "it",
+    "cost",
+    "while",
+    "operators",
+    "review",
+    "latency",
+    "figures",
+    "quarterly",
+    "report",
+    "shows",
+    "that",
+    "customers",
+    "in",
+    "Europe",
+    "asked",
+    "about",
+    "invoices",
+    "shipping",
+    "delays",
+    "refund",
+    "policy",
+    "changes",
+    "since",
+    "March",
+    "with",
+    "support",
+    "tickets",
+    "growing",
+    "by",
+    "twelve",
+    "percent",
+    "compared",
+    "to",
+    "last",
+    "year",
+    "engineers",
+    "measured",
+    "throughput",
+    "under",
+    "load",
+    "before",
+    "release",
+    "notes",
+    "were",
+    "published",
+    "for",
+    "version",
+    "3.2",
+    "on",
+    "2024-05-14",
 ];
 
 /// Ordinary business prose of at least `target` o200k tokens.
@@ -38,7 +94,7 @@ fn document(target: u64) -> String {
             let w = WORDS[(i * 7 + i / 13) % WORDS.len()];
             text.push_str(w);
             i += 1;
-            text.push_str(if i % 17 == 0 { ". " } else { " " });
+            text.push_str(if i.is_multiple_of(17) { ". " } else { " " });
         }
         if tokens::count_text("gpt-4o", &text) >= target {
             return text;
@@ -76,10 +132,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         scans.push(t.elapsed());
         std::hint::black_box(verdict);
     }
-    println!(
-        "document: {doc_tokens} tokens, {} bytes",
-        doc.len()
-    );
+    println!("document: {doc_tokens} tokens, {} bytes", doc.len());
     report("edge: 50k-token input scan (injection + PII)", scans);
     let mut counts = Vec::new();
     for _ in 0..10 {
@@ -87,7 +140,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::hint::black_box(tokens::count_text("gpt-4o", &doc));
         counts.push(t.elapsed());
     }
-    report("edge: 50k-token count (o200k, on the blocking pool)", counts);
+    report(
+        "edge: 50k-token count (o200k, on the blocking pool)",
+        counts,
+    );
 
     // 2. The whole edge on a short request.
     let key = "sk-bench-0123456789";
@@ -109,14 +165,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }],
     });
     let mut headers = HeaderMap::new();
-    headers.insert(AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {key}"))?);
-    let question = "Hi! Could you summarise our refund policy for orders shipped to Germany in two sentences?";
+    headers.insert(
+        AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {key}"))?,
+    );
+    let question =
+        "Hi! Could you summarise our refund policy for orders shipped to Germany in two sentences?";
     let answer = "Orders shipped to Germany can be returned within thirty days for a full refund. \
                   Refunds reach the original payment method within five business days of the return arriving.";
-    let chunks: Vec<String> = answer
-        .split_inclusive(' ')
-        .map(str::to_string)
-        .collect();
+    let chunks: Vec<String> = answer.split_inclusive(' ').map(str::to_string).collect();
     let mut edge = Vec::new();
     for _ in 0..20_000 {
         let t = Instant::now();
@@ -128,7 +185,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ChatMessage::text(Role::System, "You are a helpful support assistant."),
             ChatMessage::text(Role::User, question),
         ];
-        let f = fit("gpt-4o-mini", 1.0, 123_904, ContextOverflow::Reject, &mut msgs)?;
+        let f = fit(
+            "gpt-4o-mini",
+            1.0,
+            123_904,
+            ContextOverflow::Reject,
+            &mut msgs,
+        )?;
         caller.take_tokens(u32::try_from(f.tokens)?)?;
         let verdict = screen_input(&rules, &stats, "bench", msgs)?;
         let mut scanner = rules.output.scanner();
