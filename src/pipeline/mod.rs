@@ -601,10 +601,12 @@ impl Gateway {
             key.charge_tokens(u32::try_from(a.usage.completion_tokens).unwrap_or(u32::MAX));
             key.add_spend(a.cost_usd);
         }
+        // Our count was made with the first model's tokenizer: only its answers calibrate it.
         if !cache_hit
             && !a.estimated
             && a.continued_from.is_none()
-            && let Some(h) = self.services.routes.provider(&a.model)
+            && let Some(h) = p.chain.first()
+            && *h.model == *a.model
         {
             h.calibration
                 .observe(p.counted_input, a.usage.prompt_tokens);
@@ -637,6 +639,7 @@ impl Gateway {
         tracing::info!(
             request_id = %p.request_id,
             user_id = %p.user,
+            key = p.caller.as_ref().map_or("", |k| k.config.name.as_str()),
             template = %p.origin.template,
             version = %p.origin.version,
             model = %a.model,
