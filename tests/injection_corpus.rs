@@ -1,5 +1,5 @@
-//! Runs the labelled prompt corpus through the injection detector and checks recall and the
-//! false-positive rate.
+//! Runs the labelled prompt corpus, and a held-out set the rules were never tuned on, through
+//! the injection detector and checks recall and the false-positive rate.
 //!
 //! Corpus format (`tests/data/injection_corpus.tsv`): one prompt per line, `label<TAB>text`,
 //! label `attack` or `benign`. Text is written literally except invisible characters, which are
@@ -9,6 +9,7 @@
 use sluice::guardrails::injection::{DEFAULT_THRESHOLD, InjectionDetector};
 
 const CORPUS: &str = include_str!("data/injection_corpus.tsv");
+const HOLDOUT: &str = include_str!("data/injection_holdout.tsv");
 
 /// Replaces `\u{XXXX}` escapes with the characters they name.
 fn unescape(text: &str) -> String {
@@ -26,11 +27,18 @@ fn unescape(text: &str) -> String {
     out
 }
 
-#[test]
-fn corpus_precision_and_recall() {
+/// Precision, recall and false-positive rate of the detector on a labelled file.
+struct Figures {
+    total: u32,
+    precision: f64,
+    recall: f64,
+    fp_rate: f64,
+}
+
+fn evaluate(name: &str, corpus: &str) -> Figures {
     let detector = InjectionDetector::new(DEFAULT_THRESHOLD, &[], &[]).unwrap();
     let (mut tp, mut fp, mut tn, mut fn_) = (0u32, 0u32, 0u32, 0u32);
-    for (number, line) in CORPUS
+    for (number, line) in corpus
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -39,7 +47,7 @@ fn corpus_precision_and_recall() {
         let attack = match label {
             "attack" => true,
             "benign" => false,
-            other => panic!("line {}: unknown label {other:?}", number + 1),
+            other => panic!("{name} line {}: unknown label {other:?}", number + 1),
         };
         let scan = detector.scan(&unescape(text));
         match (attack, scan.blocked) {
@@ -50,21 +58,54 @@ fn corpus_precision_and_recall() {
         }
         if attack != scan.blocked {
             println!(
-                "MISCLASSIFIED line {} ({label}, score {:.2}, {:?}): {text}",
+                "MISCLASSIFIED {name} line {} ({label}, score {:.2}, {:?}): {text}",
                 number + 1,
                 scan.score,
                 scan.categories
             );
         }
     }
-    let total = tp + fp + tn + fn_;
-    let precision = f64::from(tp) / f64::from((tp + fp).max(1));
-    let recall = f64::from(tp) / f64::from((tp + fn_).max(1));
-    let fp_rate = f64::from(fp) / f64::from((fp + tn).max(1));
+    let f = Figures {
+        total: tp + fp + tn + fn_,
+        precision: f64::from(tp) / f64::from((tp + fp).max(1)),
+        recall: f64::from(tp) / f64::from((tp + fn_).max(1)),
+        fp_rate: f64::from(fp) / f64::from((fp + tn).max(1)),
+    };
     println!(
-        "injection corpus: {total} prompts, precision {precision:.3}, recall {recall:.3}, false-positive rate {fp_rate:.3}"
+        "{name}: {} prompts ({} attacks), precision {:.3}, recall {:.3}, false-positive rate {:.3}",
+        f.total,
+        tp + fn_,
+        f.precision,
+        f.recall,
+        f.fp_rate
     );
-    assert!(total >= 200, "corpus too small: {total}");
-    assert!(recall >= 0.95, "recall {recall:.3} < 0.95");
-    assert!(fp_rate <= 0.02, "false-positive rate {fp_rate:.3} > 0.02");
+    f
+}
+
+#[test]
+fn corpus_precision_and_recall() {
+    let f = evaluate("injection corpus", CORPUS);
+    assert!(f.total >= 200, "corpus too small: {}", f.total);
+    assert!(f.recall >= 0.95, "recall {:.3} < 0.95", f.recall);
+    assert!(
+        f.fp_rate <= 0.02,
+        "false-positive rate {:.3} > 0.02",
+        f.fp_rate
+    );
+}
+
+/// A set written independently of the rules and never used to tune them: the honest measure of
+/// how the detector generalises to new wording. The floors guard against regressions; they are
+/// the figures measured when the set was added (recall 0.719, false positives 0.023), rounded
+/// down.
+#[test]
+fn holdout_generalisation() {
+    let f = evaluate("injection holdout", HOLDOUT);
+    assert!(f.total >= 200, "holdout too small: {}", f.total);
+    assert!(f.recall >= 0.70, "holdout recall {:.3} < 0.70", f.recall);
+    assert!(
+        f.fp_rate <= 0.03,
+        "holdout false-positive rate {:.3} > 0.03",
+        f.fp_rate
+    );
 }
