@@ -54,6 +54,26 @@ pub fn count_messages(model: &str, messages: &[ChatMessage]) -> u64 {
     total
 }
 
+/// An upper bound on the input tokens of a conversation under any BPE tokenizer (a token is at
+/// least one byte), without loading one.
+pub fn upper_bound(messages: &[ChatMessage]) -> u64 {
+    REPLY_PRIMING
+        + messages
+            .iter()
+            .map(|m| PER_MESSAGE + 1 + m.content_text().len() as u64)
+            .sum::<u64>()
+}
+
+/// A rough count (four bytes a token, the usual average for English), for pacing inputs too short
+/// to need an exact count; the provider's reported usage settles the difference afterwards.
+pub fn rough(messages: &[ChatMessage]) -> u64 {
+    REPLY_PRIMING
+        + messages
+            .iter()
+            .map(|m| PER_MESSAGE + 1 + (m.content_text().len() as u64).div_ceil(4))
+            .sum::<u64>()
+}
+
 /// Builds the tokenizers `models` need now (each takes 0.1–1 s and tens of MB), so no request
 /// pays for it. Models whose provider reports usage only need one for a cut stream: theirs load
 /// on first use instead.

@@ -233,7 +233,7 @@ async fn a_truncating_route_cuts_the_middle_and_calls_upstream() {
     let gw = TestGateway::start(&config(&up, ""));
     let doc = format!("BEGIN {} FINISH", long_document());
     let r = post_as(&gw, Some(ALICE), &chat("long", &doc)).await;
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     let sent = up.bodies()[0]["messages"][0]["content"]
         .as_str()
         .unwrap()

@@ -14,7 +14,7 @@ use sluice::{
     actors::{guardrail::screen_input, stats::ActorStats},
     config::{AuthConfig, ContextOverflow, KeyConfig, Limits, hash_key},
     edge::{check_model_access, context::fit, keys::KeyStore},
-    guardrails::Rules,
+    guardrails::{Rules, pii::Redactions},
     tokens,
     wire::{ChatMessage, Role},
 };
@@ -134,6 +134,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("document: {doc_tokens} tokens, {} bytes", doc.len());
     report("edge: 50k-token input scan (injection + PII)", scans);
+    let mut injection = Vec::new();
+    let mut pii = Vec::new();
+    for _ in 0..30 {
+        let t = Instant::now();
+        std::hint::black_box(rules.injection.scan(&doc));
+        injection.push(t.elapsed());
+        let t = Instant::now();
+        let mut found = Redactions::default();
+        std::hint::black_box(rules.pii.redact(&doc, &mut found));
+        pii.push(t.elapsed());
+    }
+    report("edge:   of which injection alone", injection);
+    report("edge:   of which PII alone", pii);
     let mut counts = Vec::new();
     for _ in 0..10 {
         let t = Instant::now();

@@ -13,15 +13,17 @@ fn marker(removed: u64) -> String {
 pub struct Fit {
     /// Input tokens after any truncation, as estimated for the model (our count × factor).
     pub tokens: u64,
-    /// Our own count, before the factor.
+    /// Our own count, before the factor; 0 when the input was short enough to fit by its byte
+    /// length alone and `tokens` is a rough estimate.
     pub counted: u64,
     /// Tokens removed by truncation.
     pub removed: u64,
 }
 
 /// Checks `messages` against `limit` input tokens of `model`, estimating with `factor` (above 1
-/// for models whose tokenizer we only approximate). Over the limit: a 400 naming both counts, or
-/// with [`ContextOverflow::TruncateMiddle`] the longest message loses its middle.
+/// for models whose tokenizer we only approximate). Inputs whose byte length already fits are
+/// not counted. Over the limit: a 400 naming both counts, or with
+/// [`ContextOverflow::TruncateMiddle`] the longest message loses its middle.
 pub fn fit(
     model: &str,
     factor: f64,
@@ -30,6 +32,15 @@ pub fn fit(
     messages: &mut [ChatMessage],
 ) -> Result<Fit, GatewayError> {
     let estimate = |n: u64| (n as f64 * factor).ceil() as u64;
+    // Most inputs fit by their byte length alone: no tokenizer needed (each one costs tens of MB
+    // and microseconds per request); only longer ones are counted exactly.
+    if tokens::upper_bound(messages) <= limit {
+        return Ok(Fit {
+            tokens: estimate(tokens::rough(messages)),
+            counted: 0,
+            removed: 0,
+        });
+    }
     let counted = tokens::count_messages(model, messages);
     let count = estimate(counted);
     if count <= limit {
@@ -135,8 +146,12 @@ mod tests {
     #[test]
     fn short_input_fits_and_long_input_is_refused_with_counts() {
         let mut msgs = vec![ChatMessage::text(Role::User, "hello world")];
+        // fits by its bytes: a rough estimate, no count
         let f = fit("gpt-4", 1.0, 100, ContextOverflow::Reject, &mut msgs).unwrap();
-        assert_eq!(f.tokens, 9);
+        assert_eq!((f.tokens, f.counted), (10, 0));
+        // a limit under the byte bound needs the exact count (9 for gpt-4, the cookbook's figure)
+        let f = fit("gpt-4", 1.0, 12, ContextOverflow::Reject, &mut msgs).unwrap();
+        assert_eq!((f.tokens, f.counted), (9, 9));
         let mut msgs = vec![ChatMessage::text(Role::User, document(20_000))];
         let err = fit("gpt-4", 1.0, 4096, ContextOverflow::Reject, &mut msgs).unwrap_err();
         let text = err.to_string();

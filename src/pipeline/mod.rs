@@ -127,8 +127,10 @@ pub struct Prepared {
     pub user: String,
     /// The virtual key, when auth is on.
     pub caller: Option<Arc<KeyState>>,
-    /// Our own count of the input tokens (before any estimate factor).
+    /// Our own count of the input tokens (before any estimate factor); 0 when not counted.
     pub counted_input: u64,
+    /// The input tokens charged to the key's and the models' paces.
+    pub input_tokens: u64,
     /// Fallback chain.
     pub chain: Vec<ProviderHandle>,
     /// The redacted request sent upstream.
@@ -309,6 +311,7 @@ impl Gateway {
             user,
             caller,
             counted_input: fit.counted,
+            input_tokens: fit.tokens,
             chain,
             upstream: Arc::new(upstream),
             cache_key,
@@ -598,7 +601,14 @@ impl Gateway {
     pub fn record(&self, p: &Prepared, a: &Answer, error: Option<String>) {
         let cache_hit = matches!(a.cache, CacheStatus::Hit | CacheStatus::Stale);
         if let Some(key) = &p.caller {
-            key.charge_tokens(u32::try_from(a.usage.completion_tokens).unwrap_or(u32::MAX));
+            // Output tokens, and the input the admission estimate missed.
+            let missed = if cache_hit {
+                0
+            } else {
+                a.usage.prompt_tokens.saturating_sub(p.input_tokens)
+            };
+            let owed = missed + a.usage.completion_tokens;
+            key.charge_tokens(u32::try_from(owed).unwrap_or(u32::MAX));
             key.add_spend(a.cost_usd);
         }
         // Our count was made with the first model's tokenizer: only its answers calibrate it.
