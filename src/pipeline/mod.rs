@@ -105,6 +105,20 @@ pub struct Origin {
     pub version: String,
 }
 
+/// A request that passed the edge's checks.
+struct Screened {
+    /// The fallback chain, without models too small for the input.
+    chain: Vec<ProviderHandle>,
+    /// The redacted messages.
+    verdict: InputVerdict,
+    /// The input's size.
+    fit: Fit,
+    /// The answer format asked for.
+    format: OutputFormat,
+    /// The rest of the request (its messages moved into the verdict).
+    req: ChatRequest,
+}
+
 /// What the HTTP layer knows of a request besides its body.
 pub struct Intake {
     /// Request id.
@@ -234,7 +248,13 @@ impl Gateway {
             .or_else(|| req.user.clone())
             .unwrap_or_else(|| "anonymous".into());
         let model = req.model.clone();
-        let (chain, verdict, fit, req) = match self
+        let Screened {
+            chain,
+            verdict,
+            fit,
+            format,
+            req,
+        } = match self
             .screen(
                 req,
                 prefer.as_deref(),
@@ -263,15 +283,6 @@ impl Gateway {
                 tracing::warn!(%request_id, user_id = %user, %model, guardrail_input_pass, error = %err, "request refused");
                 return Err(err);
             }
-        };
-        let format = match req.extra.get("response_format") {
-            Some(v) => OutputFormat::from_response_format(v).map_err(|e| {
-                GatewayError::invalid(
-                    format!("Invalid response_format: {e}"),
-                    Some("response_format"),
-                )
-            })?,
-            None => OutputFormat::Text,
         };
         let upstream = UpstreamRequest {
             messages: verdict.messages,
@@ -326,7 +337,7 @@ impl Gateway {
 
     /// The checks before a request may go anywhere: the key's model access and budget, the
     /// route, the context window (count, refuse or truncate), the key's token pace, and the
-    /// input guardrails. Returns the request without its messages, which moved into the verdict.
+    /// input guardrails; first of all, the requested answer format.
     async fn screen(
         &self,
         mut req: ChatRequest,
@@ -334,7 +345,16 @@ impl Gateway {
         caller: Option<&KeyState>,
         request_id: &str,
         tokens_out: &mut Option<Window>,
-    ) -> Result<(Vec<ProviderHandle>, InputVerdict, Fit, ChatRequest), GatewayError> {
+    ) -> Result<Screened, GatewayError> {
+        let format = match req.extra.get("response_format") {
+            Some(v) => OutputFormat::from_response_format(v).map_err(|e| {
+                GatewayError::invalid(
+                    format!("Invalid response_format: {e}"),
+                    Some("response_format"),
+                )
+            })?,
+            None => OutputFormat::Text,
+        };
         if let Some(key) = caller {
             edge::check_model_access(key, &req.model)?;
             key.check_budget()?;
@@ -377,7 +397,13 @@ impl Gateway {
             .guardrails
             .check_input(request_id, messages)
             .await?;
-        Ok((chain, verdict, fit, req))
+        Ok(Screened {
+            chain,
+            verdict,
+            fit,
+            format,
+            req,
+        })
     }
 
     /// Answers a prepared request without streaming: cache, then the chain, then a stale
