@@ -9,7 +9,10 @@ The client key is $SLUICE_API_KEY (default "sk-local"). Checks:
   2. a streaming one with `stream_options={"include_usage": True}`: several content
      deltas, non-empty joined text, usage on the final chunk;
   3. an unknown model: `openai.BadRequestError` whose message names the model;
-  4. a prompt injection: `openai.BadRequestError` with code `guardrail_blocked`.
+  4. a prompt injection: `openai.BadRequestError` with code `guardrail_blocked`;
+  5. with --auth-base-url (a gateway with auth on, key $SDK_CHECK_KEY, 2 requests/minute):
+     a wrong key is `openai.AuthenticationError`, the right one gets `x-ratelimit-*`
+     headers, and the third request is `openai.RateLimitError` with `retry-after`.
 Prints one line per check and `sdk_check: N passed, M failed`; exits 1 on any failure.
 """
 
@@ -121,6 +124,30 @@ def check_guardrail(client: OpenAI) -> str:
     raise CheckFailed(f"want BadRequestError, but the request succeeded: {response!r:.200}")
 
 
+def check_auth(base_url: str, key: str, timeout: float) -> str:
+    wrong = OpenAI(base_url=base_url, api_key="sk-not-a-key", timeout=timeout, max_retries=0)
+    try:
+        wrong.chat.completions.create(model=MODEL, messages=messages("wrong key"))
+    except openai.AuthenticationError as err:
+        expect(err.code == "invalid_api_key", f"code = {err.code!r}, want 'invalid_api_key'")
+    else:
+        raise CheckFailed("a wrong key was accepted")
+    client = OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(model=MODEL, messages=messages("auth 1"))
+    expect(raw.parse().choices[0].message.content, "no content with the right key")
+    limit = raw.headers.get("x-ratelimit-limit-requests")
+    remaining = raw.headers.get("x-ratelimit-remaining-requests")
+    expect(limit == "2", f"x-ratelimit-limit-requests = {limit!r}, want '2'")
+    client.chat.completions.create(model=MODEL, messages=messages("auth 2"))
+    try:
+        client.chat.completions.create(model=MODEL, messages=messages("auth 3"))
+    except openai.RateLimitError as err:
+        retry_after = err.response.headers.get("retry-after")
+        expect(retry_after is not None and int(retry_after) >= 1, f"retry-after = {retry_after!r}")
+        return f"401 AuthenticationError, then limit {limit} remaining {remaining}, then 429 RateLimitError (retry-after {retry_after} s)"
+    raise CheckFailed("the third request within the minute was not refused")
+
+
 CHECKS = [
     ("plain completion", check_plain),
     ("streaming completion with usage", check_stream),
@@ -133,6 +160,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-url", required=True, help="the gateway's OpenAI base URL, ending in /v1")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    parser.add_argument(
+        "--auth-base-url",
+        help="a gateway with auth on whose key ($SDK_CHECK_KEY) allows 2 requests per minute",
+    )
     args = parser.parse_args()
 
     client = OpenAI(
@@ -143,8 +174,16 @@ def main() -> int:
     )
     print(f"sdk check: openai {openai.__version__} against {args.base_url}")
 
+    checks = list(CHECKS)
+    if args.auth_base_url:
+        key = os.environ.get("SDK_CHECK_KEY", "")
+        checks.append((
+            "auth: 401, rate-limit headers, 429 as SDK errors",
+            lambda _client: check_auth(args.auth_base_url, key, args.timeout),
+        ))
+
     passed, failed = 0, []
-    for name, check in CHECKS:
+    for name, check in checks:
         try:
             detail = check(client)
         except CheckFailed as err:
