@@ -90,6 +90,8 @@ pub struct InjectionDetector {
     custom: Option<RuleSet>,
     phrases: Option<PhraseSet>,
     cooccur: cooccur::Scorer,
+    /// Words of a text that talks about attacks rather than making one.
+    meta: Regex,
 }
 
 impl InjectionDetector {
@@ -113,6 +115,7 @@ impl InjectionDetector {
             custom: RuleSet::custom(patterns)?,
             phrases: PhraseSet::new(phrases)?,
             cooccur: cooccur::Scorer::new(),
+            meta: compile_one("attack talk", &ascii_word_boundaries(META_WORDS))?,
         })
     }
 
@@ -125,11 +128,26 @@ impl InjectionDetector {
     pub fn scan(&self, text: &str) -> InjectionScan {
         let mut tally = Tally::default();
         let norm = normalize(text);
+        let norm = self.without_mentions(norm);
         for decoder in self.score_normalized(&norm, &mut tally) {
             self.score_decoded(&decoder.decode(&norm), &mut tally);
         }
         self.score_base64(text, &mut tally);
         tally.into_scan(self.threshold)
+    }
+
+    /// Drops short quoted phrases from a text that talks about attacks: in "why do 'ignore
+    /// previous instructions' style attacks work?" the attack is mentioned, not made.
+    fn without_mentions(&self, norm: String) -> String {
+        if !norm.contains('"') || !self.meta.is_match(&norm) {
+            return norm;
+        }
+        let stripped = strip_short_quotes(&norm);
+        if self.meta.is_match(&stripped) {
+            stripped
+        } else {
+            norm
+        }
     }
 
     /// Adds the contributions of every rule matching the normalised text; returns the
@@ -172,6 +190,39 @@ impl InjectionDetector {
             }
         }
     }
+}
+
+/// Words of a text about attacks (normalised: no accents). A short quoted phrase in such a
+/// text is an example under discussion.
+const META_WORDS: &str = r"\b(?:attacks?|injections?|jailbreaks?|jailbreaking|payloads?|exploits?|adversarial|red[ -]?team(?:ing|ers?)?|attaques?|ataques?|inyeccion(?:es)?|angriffe?|angriffs?muster)\b";
+/// Longest quoted phrase, in bytes, that [`strip_short_quotes`] treats as a mention.
+const MAX_MENTION_BYTES: usize = 80;
+/// Most spaces inside a quoted phrase treated as a mention (eight words).
+const MAX_MENTION_SPACES: usize = 7;
+
+/// Removes the text between pairs of double quotes when it is short (a mention); longer
+/// quoted text is kept, so a full payload inside quotes still scores.
+fn strip_short_quotes(norm: &str) -> String {
+    let mut out = String::with_capacity(norm.len());
+    let mut rest = norm;
+    while let Some(open) = rest.find('"') {
+        let (before, after) = rest.split_at(open + 1);
+        out.push_str(before);
+        let Some(close) = after.find('"') else {
+            rest = after;
+            break;
+        };
+        let inner = after.get(..close).unwrap_or_default();
+        let short = inner.len() <= MAX_MENTION_BYTES
+            && inner.bytes().filter(|&b| b == b' ').count() <= MAX_MENTION_SPACES;
+        if !short {
+            out.push_str(inner);
+        }
+        out.push('"');
+        rest = after.get(close + 1..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Builds a [`RuleError`].

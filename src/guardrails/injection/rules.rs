@@ -342,7 +342,7 @@ fn role_weak_rules() -> Vec<Builtin> {
 
 /// Chat-template and system markup injected into user text (weak unless combined).
 fn tag_rules() -> Vec<Builtin> {
-    let markers: [(f64, &str); 7] = [
+    let markers: [(f64, &str); 8] = [
         (0.7, r"<\|im_start\|> ?(?:system|developer)\b"),
         (0.7, r"<\|(?:system|developer)\|>"),
         (0.6, r"<<sys>>|<</sys>>"),
@@ -353,6 +353,8 @@ fn tag_rules() -> Vec<Builtin> {
             r"<\|(?:im_start|im_end|endoftext|eot_id|start_header_id|end_header_id|user|assistant)\|>",
         ),
         (0.3, r"</?(?:user|assistant|human)>"),
+        // a chat turn spliced in as JSON: {"role": "system", "content": ...}
+        (0.6, r#""role" ?: ?"(?:system|developer)""#),
     ];
     let mut rules: Vec<Builtin> = markers
         .iter()
@@ -568,7 +570,7 @@ fn role_general_rules() -> Vec<Builtin> {
         (
             "grandma",
             0.5,
-            r"\b(?:late|deceased|dead|departed) (?:grand(?:ma|mother|pa|father)|granny|nana|grannie)\b|\b(?:act as|pretend to be|be|play|roleplay as|impersonate) (?:my )?(?:late |deceased |dead )?(?:grand(?:ma|mother|pa|father)|granny)\b|\b(?:abuel[oa]|grand-(?:mere|pere)|oma|opa) (?:fallecid[oa]|decedee?|verstorbene?)\b|\bverstorbene[nr]? (?:oma|opa|gro(?:ss)?mutter|gro(?:ss)?vater)\b",
+            r"\b(?:late|deceased|dead|departed) (?:grand(?:ma|mother|pa|father)|granny|nana|grannie)\b|\b(?:act as|pretend to be|be|play|roleplay as|impersonate) (?:my )?(?:late |deceased |dead )?(?:grand(?:ma|mother|pa|father)|granny)\b|\b(?:abuel[oa]|grand-(?:mere|pere)|oma|opa) (?:fallecid[oa]|decedee?|verstorbene?)\b|\bverstorbene[nr]? (?:oma|opa|gro(?:ss)?mutter|gro(?:ss)?vater)\b|\b(?:grand(?:ma|mother|pa|father)|granny|nana|grand-(?:mere|pere)|mamie|papi|abuel(?:it)?[oa]|oma|opa|omi) (?:used to (?:tell|read|recite|sing|explain)|would (?:tell|read|recite|sing)|me (?:racontait|lisait|chantait|recitait|expliquait|contaba|leia|recitaba|cantaba|explicaba)|hat mir (?:immer )?(?:erzahlt|vorgelesen|erklart))\b",
         ),
         ("harmful", 0.5, r"\b@HARMFUL\b"),
         (
