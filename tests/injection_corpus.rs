@@ -94,18 +94,19 @@ fn corpus_precision_and_recall() {
     );
 }
 
-/// A set written independently of the rules and never used to tune them: the honest measure of
-/// how the detector generalises to new wording. The floors guard against regressions; they are
-/// the figures measured when the set was added (recall 0.711, false positives 0.023), rounded
-/// down.
+/// A set written independently of the rules and never used to tune them (each earlier holdout
+/// was folded into the corpus once the rules had been tuned on it, and replaced by a new one):
+/// the honest measure of how the detector generalises to new wording. The floors guard against
+/// regressions; they are the figures measured when this set was added (recall 0.794, false
+/// positives 0.046), with some room. The targets themselves are checked on the corpus.
 #[test]
 fn holdout_generalisation() {
     let f = evaluate("injection holdout", HOLDOUT);
     assert!(f.total >= 200, "holdout too small: {}", f.total);
-    assert!(f.recall >= 0.70, "holdout recall {:.3} < 0.70", f.recall);
+    assert!(f.recall >= 0.75, "holdout recall {:.3} < 0.75", f.recall);
     assert!(
-        f.fp_rate <= 0.03,
-        "holdout false-positive rate {:.3} > 0.03",
+        f.fp_rate <= 0.06,
+        "holdout false-positive rate {:.3} > 0.06",
         f.fp_rate
     );
 }
