@@ -1,9 +1,9 @@
 //! Co-occurrence scorer: word classes within a sliding window of words.
 //!
 //! One pass tokenises the normalised text into words and looks each word, and each phrase of
-//! up to [`MAX_PHRASE`] words, up in hash tables that map it to a bit set of signal classes. A window of the last
-//! [`WINDOW`] words keeps one counter per class; after each hit the classes present in the
-//! window are checked against [`COMBOS`]. Each category keeps its best combination. The pass is
+//! up to [`MAX_PHRASE`] words, up in hash tables that map it to a bit set of signal classes. A
+//! window of the last [`WINDOW`] words keeps one counter per class; after each hit the classes
+//! present in the window are checked against [`COMBOS`]. Each category keeps its best combination. The pass is
 //! linear in the text length: one hash per word and a bounded number of phrase probes.
 
 use std::collections::{HashMap, VecDeque};
