@@ -318,4 +318,27 @@ async fn a_model_at_its_own_pace_is_refused_with_429_not_sent_upstream() {
     assert_eq!(status, 429, "{v}");
     assert_eq!(v["error"]["type"], "upstream");
     assert_eq!(up.calls(), 1, "the upstream never saw the second request");
+    // The actor republishes its counters on a refusal, asynchronously: poll (bounded).
+    let mut refused = Value::Null;
+    for _ in 0..200 {
+        let r = client()
+            .get(format!("{}/admin/actors", gw.url))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        refused = v["actors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "gpt-test")
+            .map(|a| a["state"]["pace"]["refused_total"].clone())
+            .unwrap_or(Value::Null);
+        if refused == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(refused, 1, "/admin/actors shows the refusal");
 }

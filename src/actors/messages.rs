@@ -98,6 +98,12 @@ pub struct ReportOutcome {
     pub retrying: bool,
 }
 
+/// A call was refused by the model's own pace: the actor republishes its state (queue and
+/// refusal counters) for `/admin/actors`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PaceRefused;
+
 /// The task running an upstream call panicked or its pool broke: the actor stops and the
 /// Supervisor restarts it with a fresh pool.
 #[derive(Message)]

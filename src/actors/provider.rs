@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use serde_json::json;
 
 use super::{
-    messages::{ChildRestarted, Lease, ProviderFailed, ReportOutcome},
+    messages::{ChildRestarted, Lease, PaceRefused, ProviderFailed, ReportOutcome},
     pace::UpstreamPace,
     stats::{ActorStats, InFlight},
 };
@@ -254,6 +254,15 @@ impl Handler<ReportOutcome> for ProviderActor {
                 self.publish_state();
             }
         }
+    }
+}
+
+impl Handler<PaceRefused> for ProviderActor {
+    type Result = ();
+
+    fn handle(&mut self, _: PaceRefused, _: &mut Self::Context) {
+        self.stats.handled();
+        self.publish_state();
     }
 }
 

@@ -6,7 +6,7 @@ use futures_util::FutureExt;
 use tokio::task::JoinHandle;
 
 use crate::{
-    actors::messages::{Lease, ProviderFailed, ProviderHandle, ReportOutcome},
+    actors::messages::{Lease, PaceRefused, ProviderFailed, ProviderHandle, ReportOutcome},
     backoff,
     error::ProviderError,
     providers::{Completion, UpstreamRequest},
@@ -111,8 +111,11 @@ pub async fn complete_with_retries(
 ) -> Result<Completion, ProviderError> {
     let mut retry = 0;
     loop {
-        if let Some(pace) = &handle.pace {
-            pace.admit(req.paced_tokens()).await?;
+        if let Some(pace) = &handle.pace
+            && let Err(e) = pace.admit(req.paced_tokens()).await
+        {
+            handle.addr.do_send(PaceRefused);
+            return Err(e);
         }
         let lease = handle.gate.acquire()?;
         let upstream = lease.upstream.clone();

@@ -22,7 +22,7 @@ use super::{
 use crate::{
     actors::{
         cost::price,
-        messages::{Lease, ProviderHandle},
+        messages::{Lease, PaceRefused, ProviderHandle},
     },
     config::MidStreamFailure,
     error::{GatewayError, ProviderError},
@@ -223,13 +223,17 @@ impl StreamRelay {
                     let req = self.request.clone();
                     let idle_limit = upstream.timeouts.request;
                     let pace = handle.pace.clone();
+                    let actor = handle.addr.clone();
                     // A wait in the model's pace queue does not count against the first token.
                     let queue = pace.as_ref().map_or(Duration::ZERO, |p| p.max_wait());
                     let deadline =
                         tokio::time::Instant::now() + upstream.timeouts.first_token + queue;
                     let task = spawn_guarded(async move {
-                        if let Some(pace) = pace {
-                            pace.admit(req.paced_tokens()).await?;
+                        if let Some(pace) = pace
+                            && let Err(e) = pace.admit(req.paced_tokens()).await
+                        {
+                            actor.do_send(PaceRefused);
+                            return Err(e);
                         }
                         upstream.stream(&req, &tx).await
                     });
