@@ -71,6 +71,26 @@ async fn post_as(gw: &TestGateway, key: Option<&str>, body: &Value) -> reqwest::
     r.send().await.unwrap()
 }
 
+/// GETs `/admin/actors` with a bearer key.
+async fn admin_actors(gw: &TestGateway, key: &str) -> reqwest::Response {
+    client()
+        .get(format!("{}/admin/actors", gw.url))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// GETs `/health` from a browser origin.
+async fn health_from(gw: &TestGateway, origin: &str) -> reqwest::Response {
+    client()
+        .get(format!("{}/health", gw.url))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn error_of(resp: reqwest::Response) -> (u16, Value) {
     let status = resp.status().as_u16();
     let v: Value = resp.json().await.unwrap();
@@ -118,19 +138,9 @@ async fn admin_api_needs_the_admin_key() {
     let gw = TestGateway::start(&config(&up, ""));
     let (status, v) = gw.get_json("/admin/actors").await;
     assert_eq!(status, 401, "{v}");
-    let r = client()
-        .get(format!("{}/admin/actors", gw.url))
-        .bearer_auth(ALICE)
-        .send()
-        .await
-        .unwrap();
+    let r = admin_actors(&gw, ALICE).await;
     assert_eq!(r.status(), 401, "a client key is not an admin key");
-    let r = client()
-        .get(format!("{}/admin/actors", gw.url))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
+    let r = admin_actors(&gw, ADMIN).await;
     assert_eq!(r.status(), 200);
 }
 
@@ -282,20 +292,10 @@ async fn cors_allows_listed_origins_only() {
     );
     let bad = preflight("https://evil.example.com").await.unwrap();
     assert!(bad.headers().get("access-control-allow-origin").is_none());
-    let r = client()
-        .get(format!("{}/health", gw.url))
-        .header("origin", "https://evil.example.com")
-        .send()
-        .await
-        .unwrap();
+    let r = health_from(&gw, "https://evil.example.com").await;
     assert_eq!(r.status(), 200);
     assert!(r.headers().get("access-control-allow-origin").is_none());
-    let r = client()
-        .get(format!("{}/health", gw.url))
-        .header("origin", "https://app.example.com")
-        .send()
-        .await
-        .unwrap();
+    let r = health_from(&gw, "https://app.example.com").await;
     assert_eq!(
         header(&r, "access-control-allow-origin"),
         "https://app.example.com"
@@ -321,13 +321,7 @@ async fn a_model_at_its_own_pace_is_refused_with_429_not_sent_upstream() {
     // The actor republishes its counters on a refusal, asynchronously: poll (bounded).
     let mut refused = Value::Null;
     for _ in 0..200 {
-        let r = client()
-            .get(format!("{}/admin/actors", gw.url))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap();
-        let v: Value = r.json().await.unwrap();
+        let v: Value = admin_actors(&gw, ADMIN).await.json().await.unwrap();
         refused = v["actors"]
             .as_array()
             .unwrap()

@@ -202,27 +202,38 @@ pub const DEFAULT_RPM: u32 = 30;
 /// The default per-key token pace.
 pub const DEFAULT_TPM: u32 = 200_000;
 
+/// A pace and its burst: each from the raw table, else inherited. A burst follows its own pace
+/// when the pace is set here, and the base's burst when the pace is inherited.
+fn pace_and_burst(
+    pace: Option<u32>,
+    burst: Option<u32>,
+    base_pace: u32,
+    base_burst: u32,
+) -> (u32, u32) {
+    match pace {
+        Some(p) => (p, burst.unwrap_or(p)),
+        None => (base_pace, burst.unwrap_or(base_burst)),
+    }
+}
+
 fn limits(raw: &RawLimits, base: &Limits, key: &str, errs: &mut Vec<String>) -> Limits {
-    let rpm = raw.requests_per_minute.unwrap_or(base.requests_per_minute);
-    let tpm = raw.tokens_per_minute.unwrap_or(base.tokens_per_minute);
+    let (requests_per_minute, request_burst) = pace_and_burst(
+        raw.requests_per_minute,
+        raw.request_burst,
+        base.requests_per_minute,
+        base.request_burst,
+    );
+    let (tokens_per_minute, token_burst) = pace_and_burst(
+        raw.tokens_per_minute,
+        raw.token_burst,
+        base.tokens_per_minute,
+        base.token_burst,
+    );
     let l = Limits {
-        requests_per_minute: rpm,
-        // A burst defaults to what the base says when the pace is inherited, else to the pace.
-        request_burst: raw
-            .request_burst
-            .unwrap_or(if raw.requests_per_minute.is_some() {
-                rpm
-            } else {
-                base.request_burst
-            }),
-        tokens_per_minute: tpm,
-        token_burst: raw
-            .token_burst
-            .unwrap_or(if raw.tokens_per_minute.is_some() {
-                tpm
-            } else {
-                base.token_burst
-            }),
+        requests_per_minute,
+        request_burst,
+        tokens_per_minute,
+        token_burst,
     };
     for (field, v) in [
         ("requests_per_minute", l.requests_per_minute),
@@ -423,4 +434,59 @@ pub fn check_exposure(listen: SocketAddr, auth: &AuthConfig) -> Result<(), Strin
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::config::Config;
+
+    const BASE: &str = "[providers.m]\nkind = \"mock\"\n[models.x]\nprovider = \"m\"\ninput_per_mtok = 1.0\noutput_per_mtok = 1.0\n[routes.default]\nfallback = [\"x\"]\n";
+
+    #[test]
+    fn keys_inherit_limits_and_bursts_follow_their_pace() {
+        let toml = format!(
+            "{BASE}[auth.limits]\nrequests_per_minute = 40\nrequest_burst = 5\n\
+             [[auth.keys]]\nname = \"a\"\nkey = \"${{KEY_A}}\"\n\
+             [[auth.keys]]\nname = \"b\"\nkey = \"${{KEY_B}}\"\nrequests_per_minute = 12\n\
+             [[auth.keys]]\nname = \"c\"\nkey = \"${{KEY_C}}\"\n"
+        );
+        let cfg = Config::from_toml(&toml, &[("KEY_A", "sk-a"), ("KEY_B", "sk-b")]).unwrap();
+        // KEY_C is unset: that key is simply not usable
+        assert_eq!(cfg.auth.keys.len(), 2);
+        let a = &cfg.auth.keys[0];
+        assert_eq!(
+            (a.limits.requests_per_minute, a.limits.request_burst),
+            (40, 5)
+        );
+        assert_eq!(a.limits.tokens_per_minute, DEFAULT_TPM);
+        assert_eq!(a.hash, hash_key("sk-a"));
+        let b = &cfg.auth.keys[1];
+        assert_eq!(
+            (b.limits.requests_per_minute, b.limits.request_burst),
+            (12, 12)
+        );
+        assert!(cfg.auth.enabled);
+    }
+
+    #[test]
+    fn clear_keys_bad_digests_and_open_exposure_are_refused() {
+        let toml = format!(
+            "{BASE}[auth]\nadmin_key = \"sk-in-clear\"\n[[auth.keys]]\nname = \"a\"\nsha256 = \"abc\"\n"
+        );
+        let err = Config::from_toml(&toml, &[("X", "y")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("auth.admin_key holds a key in clear"), "{err}");
+        assert!(err.contains("64 hex digits"), "{err}");
+        let open = AuthConfig {
+            enabled: false,
+            admin: None,
+            keys: Vec::new(),
+        };
+        assert!(check_exposure("127.0.0.1:8080".parse().unwrap(), &open).is_ok());
+        assert!(check_exposure("[::1]:8080".parse().unwrap(), &open).is_ok());
+        assert!(check_exposure("0.0.0.0:8080".parse().unwrap(), &open).is_err());
+    }
 }
