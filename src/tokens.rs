@@ -54,24 +54,19 @@ pub fn count_messages(model: &str, messages: &[ChatMessage]) -> u64 {
     total
 }
 
-/// An upper bound on the input tokens of a conversation under any BPE tokenizer (a token is at
-/// least one byte), without loading one.
-pub fn upper_bound(messages: &[ChatMessage]) -> u64 {
-    REPLY_PRIMING
-        + messages
-            .iter()
-            .map(|m| PER_MESSAGE + 1 + m.content_text().len() as u64)
-            .sum::<u64>()
-}
-
-/// A rough count (four bytes a token, the usual average for English), for pacing inputs too short
-/// to need an exact count; the provider's reported usage settles the difference afterwards.
-pub fn rough(messages: &[ChatMessage]) -> u64 {
-    REPLY_PRIMING
-        + messages
-            .iter()
-            .map(|m| PER_MESSAGE + 1 + (m.content_text().len() as u64).div_ceil(4))
-            .sum::<u64>()
+/// Two counts of a conversation's input tokens that need no tokenizer, from one pass over its
+/// bytes: an upper bound under any BPE tokenizer (a token is at least one byte), and a rough
+/// count (four bytes a token, the usual average for English) for pacing inputs too short to
+/// need an exact count; the provider's reported usage settles the difference afterwards.
+pub fn byte_estimates(messages: &[ChatMessage]) -> (u64, u64) {
+    let mut upper = REPLY_PRIMING;
+    let mut rough = REPLY_PRIMING;
+    for m in messages {
+        let bytes = m.content_text().len() as u64;
+        upper += PER_MESSAGE + 1 + bytes;
+        rough += PER_MESSAGE + 1 + bytes.div_ceil(4);
+    }
+    (upper, rough)
 }
 
 /// Builds the tokenizers `models` need now (each takes 0.1–1 s and tens of MB), so no request

@@ -34,9 +34,10 @@ pub fn fit(
     let estimate = |n: u64| (n as f64 * factor).ceil() as u64;
     // Most inputs fit by their byte length alone: no tokenizer needed (each one costs tens of MB
     // and microseconds per request); only longer ones are counted exactly.
-    if tokens::upper_bound(messages) <= limit {
+    let (upper, rough) = tokens::byte_estimates(messages);
+    if upper <= limit {
         return Ok(Fit {
-            tokens: estimate(tokens::rough(messages)),
+            tokens: estimate(rough),
             counted: 0,
             removed: 0,
         });
