@@ -62,7 +62,7 @@ pub fn byte_estimates(messages: &[ChatMessage]) -> (u64, u64) {
     let mut upper = REPLY_PRIMING;
     let mut rough = REPLY_PRIMING;
     for m in messages {
-        let bytes = m.content_text().len() as u64;
+        let bytes = m.text_len() as u64;
         upper += PER_MESSAGE + 1 + bytes;
         rough += PER_MESSAGE + 1 + bytes.div_ceil(4);
     }

@@ -47,6 +47,20 @@ impl Content {
         }
     }
 
+    /// The length in bytes of [`Content::text`], without building it.
+    pub fn text_len(&self) -> usize {
+        match self {
+            Content::Text(t) => t.len(),
+            Content::Parts(parts) => {
+                let (bytes, n) = parts
+                    .iter()
+                    .filter_map(|p| p.get("text").and_then(Value::as_str))
+                    .fold((0usize, 0usize), |(bytes, n), t| (bytes + t.len(), n + 1));
+                bytes + n.saturating_sub(1)
+            }
+        }
+    }
+
     /// Applies `f` to every text span, in place.
     pub fn map_text(&mut self, mut f: impl FnMut(&str) -> Option<String>) {
         match self {
@@ -95,6 +109,11 @@ impl ChatMessage {
     /// The message's text, empty when it has none.
     pub fn content_text(&self) -> String {
         self.content.as_ref().map(Content::text).unwrap_or_default()
+    }
+
+    /// The length in bytes of [`ChatMessage::content_text`], without building it.
+    pub fn text_len(&self) -> usize {
+        self.content.as_ref().map_or(0, Content::text_len)
     }
 }
 
@@ -419,5 +438,17 @@ mod tests {
         .unwrap();
         c.map_text(|t| Some(format!("{t}!")));
         assert_eq!(c.text(), "a!");
+    }
+
+    #[test]
+    fn text_len_is_the_length_of_the_text() {
+        for json in [
+            r#""héllo""#,
+            r#"[]"#,
+            r#"[{"type":"text","text":"ab"},{"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"çd"}]"#,
+        ] {
+            let c: Content = serde_json::from_str(json).unwrap();
+            assert_eq!(c.text_len(), c.text().len(), "{json}");
+        }
     }
 }

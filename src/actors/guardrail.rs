@@ -43,10 +43,7 @@ impl Guardrails {
         request_id: &str,
         messages: Vec<ChatMessage>,
     ) -> Result<InputVerdict, GatewayError> {
-        let size: usize = messages
-            .iter()
-            .map(|m| m.content.as_ref().map_or(0, |c| c.text().len()))
-            .sum();
+        let size: usize = messages.iter().map(ChatMessage::text_len).sum();
         if size <= INLINE_SCAN_BYTES {
             self.stats.handled();
             return screen_input(&self.rules, &self.stats, request_id, messages);

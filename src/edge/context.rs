@@ -54,8 +54,7 @@ pub fn fit(
     if overflow == ContextOverflow::Reject {
         return Err(too_long(model, count, limit));
     }
-    let Some(longest) = (0..messages.len()).max_by_key(|&i| messages[i].content_text().len())
-    else {
+    let Some(longest) = (0..messages.len()).max_by_key(|&i| messages[i].text_len()) else {
         return Err(too_long(model, count, limit));
     };
     // Cut proportionally to the characters of the longest message, then re-count; a few rounds

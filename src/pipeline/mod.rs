@@ -739,10 +739,7 @@ async fn fit_input(
     let model = primary.model.clone();
     let factor = primary.calibration.factor();
     let limit = primary.max_input_tokens;
-    let bytes: usize = messages
-        .iter()
-        .map(|m| m.content.as_ref().map_or(0, |c| c.text().len()))
-        .sum();
+    let bytes: usize = messages.iter().map(ChatMessage::text_len).sum();
     if bytes <= INLINE_COUNT_BYTES {
         let f = fit(&model, factor, limit, overflow, &mut messages)?;
         return Ok((messages, f));
