@@ -56,15 +56,14 @@ impl KeyState {
             .map_err(|d| refusal(d, "tokens", &self.config.name))
     }
 
+    /// The request window as it stands after a refusal.
+    pub fn requests_exhausted(&self) -> Window {
+        self.requests.exhausted()
+    }
+
     /// The token window as it stands after a refusal.
     pub fn tokens_exhausted(&self) -> Window {
-        let l = self.config.limits;
-        Window {
-            limit: l.tokens_per_minute,
-            remaining: 0,
-            reset: std::time::Duration::from_secs(60)
-                .mul_f64(f64::from(l.token_burst) / f64::from(l.tokens_per_minute.max(1))),
-        }
+        self.tokens.exhausted()
     }
 
     /// Charges output tokens once the answer is known.

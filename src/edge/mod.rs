@@ -60,15 +60,8 @@ pub async fn guard(
                     Ok(Some(key))
                 }
                 Err(e) => {
-                    let l = key.config.limits;
                     let mut res = e.error_response();
-                    let exhausted = Window {
-                        limit: l.requests_per_minute,
-                        remaining: 0,
-                        reset: std::time::Duration::from_secs(60) / l.requests_per_minute.max(1)
-                            * l.request_burst,
-                    };
-                    set_window(res.headers_mut(), "requests", exhausted);
+                    set_window(res.headers_mut(), "requests", key.requests_exhausted());
                     return Ok(req.into_response(res).map_into_right_body());
                 }
             },

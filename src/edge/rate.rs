@@ -85,6 +85,11 @@ impl Pace {
         }
     }
 
+    /// The window of an empty budget, as a refusal reports it.
+    pub fn exhausted(&self) -> Window {
+        self.window(0)
+    }
+
     /// Takes `n` (zero always succeeds and takes nothing).
     pub fn take(&self, n: u32) -> Result<Window, Denied> {
         let Some(n) = NonZeroU32::new(n) else {
@@ -94,7 +99,7 @@ impl Pace {
             Ok(Ok(snapshot)) => Ok(self.window(snapshot.remaining_burst_capacity())),
             Ok(Err(not_until)) => Err(Denied::Wait {
                 retry_after: not_until.wait_time_from(self.clock.now()),
-                window: self.window(0),
+                window: self.exhausted(),
             }),
             Err(_) => Err(Denied::TooLarge {
                 asked: n.get(),
