@@ -9,7 +9,7 @@ fn marker(removed: u64) -> String {
 }
 
 /// How an input fits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Fit {
     /// Input tokens after any truncation, as estimated for the model (our count × factor).
     pub tokens: u64,

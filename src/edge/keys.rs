@@ -24,10 +24,16 @@ pub struct KeyState {
     spent: Mutex<(u64, f64)>,
 }
 
-fn utc_day() -> u64 {
+const DAY_SECS: u64 = 86_400;
+
+fn unix_secs() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn utc_day() -> u64 {
+    unix_secs() / DAY_SECS
 }
 
 impl KeyState {
@@ -85,10 +91,7 @@ impl KeyState {
                 ),
                 kind: "budget",
                 retry_after: Some(std::time::Duration::from_secs(
-                    86_400
-                        - SystemTime::now()
-                            .duration_since(SystemTime::UNIX_EPOCH)
-                            .map_or(0, |d| d.as_secs() % 86_400),
+                    DAY_SECS - unix_secs() % DAY_SECS,
                 )),
             });
         }

@@ -370,14 +370,7 @@ impl Gateway {
                     .map_or(ContextOverflow::Reject, |r| r.context_overflow);
                 fit_input(primary, overflow, messages).await?
             }
-            None => (
-                messages,
-                Fit {
-                    tokens: 0,
-                    counted: 0,
-                    removed: 0,
-                },
-            ),
+            None => (messages, Fit::default()),
         };
         // Fallbacks with a smaller window than the input needs are left out of the chain.
         let first = chain.first().map(|h| h.model.clone());
