@@ -62,13 +62,7 @@ daily_budget_usd = 0.000001
 }
 
 async fn post_as(gw: &TestGateway, key: Option<&str>, body: &Value) -> reqwest::Response {
-    let mut r = client()
-        .post(format!("{}/v1/chat/completions", gw.url))
-        .json(body);
-    if let Some(k) = key {
-        r = r.bearer_auth(k);
-    }
-    r.send().await.unwrap()
+    gw.post_as("/v1/chat/completions", key, body).await
 }
 
 /// GETs `/admin/actors` with a bearer key.

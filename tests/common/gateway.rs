@@ -48,12 +48,16 @@ impl TestGateway {
 
     /// POSTs JSON, returns the response.
     pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
-        client()
-            .post(format!("{}{path}", self.url))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        self.post_as(path, None, body).await
+    }
+
+    /// POSTs JSON with a bearer key when given, returns the response.
+    pub async fn post_as(&self, path: &str, key: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut r = client().post(format!("{}{path}", self.url)).json(body);
+        if let Some(k) = key {
+            r = r.bearer_auth(k);
+        }
+        r.send().await.unwrap()
     }
 
     /// GETs a path, returns status and JSON body.
