@@ -472,29 +472,14 @@ fn prose(bytes: usize) -> String {
     text
 }
 
-/// Median time of `runs` calls.
-fn time(runs: usize, mut f: impl FnMut()) -> std::time::Duration {
-    let mut times: Vec<_> = (0..runs)
-        .map(|_| {
-            let t = std::time::Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[runs / 2]
-}
-
-/// `cargo test --release --lib -- --ignored --nocapture perf`
+/// 200 KB of prose: nothing found; with every kind scattered through it (across window edges),
+/// every distinct value is redacted. Timing lives in `edge_bench`, not in tests.
 #[test]
-#[ignore = "timing; run in release mode"]
-fn perf_200kb() {
+fn large_texts_are_scanned_whole() {
     let r = redactor();
     let clean = prose(200 * 1024);
     assert_eq!(r.find(&clean), vec![]);
-    let clean_time = time(50, || {
-        assert!(r.redact(&clean, &mut Redactions::default()).is_none());
-    });
+    assert!(r.redact(&clean, &mut Redactions::default()).is_none());
 
     let values = [
         "jane.doe@example.com",
@@ -517,20 +502,9 @@ fn perf_200kb() {
         dirty.push_str(values[i % values.len()]);
         dirty.push(' ');
     }
-    let mut found_count = 0;
-    let dirty_time = time(50, || {
-        let mut state = Redactions::default();
-        assert!(r.redact(&dirty, &mut state).is_some());
-        found_count = state.count();
-    });
-    println!(
-        "clean {} KB: {clean_time:?}; with {} PII values ({} distinct) in {} KB: {dirty_time:?}",
-        clean.len() / 1024,
-        36,
-        found_count,
-        dirty.len() / 1024
-    );
-    assert_eq!(found_count, values.len());
+    let mut state = Redactions::default();
+    assert!(r.redact(&dirty, &mut state).is_some());
+    assert_eq!(state.count(), values.len());
 }
 
 /// Property tests: generated valid values never survive, benign lookalikes always do.
