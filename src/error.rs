@@ -182,6 +182,12 @@ pub enum GatewayError {
     /// No such path.
     #[error("No route for {0}")]
     NotFound(String),
+    /// No such resource (document, template, experiment).
+    #[error("{0}")]
+    Missing(String),
+    /// The resource exists already and is never overwritten.
+    #[error("{0}")]
+    Conflict(String),
     /// The path exists, not with this method.
     #[error("Method {0} is not allowed on {1}")]
     MethodNotAllowed(String, String),
@@ -252,7 +258,10 @@ impl GatewayError {
             GatewayError::OutputBlocked(_) => ("content_filter_error", "content_filter"),
             GatewayError::StreamInterrupted(_) => ("server_error", "stream_interrupted"),
             GatewayError::Unavailable(_) => ("server_error", "service_unavailable"),
-            GatewayError::NotFound(_) => ("invalid_request_error", "not_found"),
+            GatewayError::NotFound(_) | GatewayError::Missing(_) => {
+                ("invalid_request_error", "not_found")
+            }
+            GatewayError::Conflict(_) => ("invalid_request_error", "conflict"),
             GatewayError::MethodNotAllowed(..) => ("invalid_request_error", "method_not_allowed"),
             GatewayError::Unauthorized(_) => ("invalid_request_error", "invalid_api_key"),
             GatewayError::Forbidden(_) => ("permission_error", "model_not_allowed"),
@@ -310,7 +319,8 @@ impl ResponseError for GatewayError {
                 _ => StatusCode::BAD_REQUEST,
             },
             GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
+            GatewayError::NotFound(_) | GatewayError::Missing(_) => StatusCode::NOT_FOUND,
+            GatewayError::Conflict(_) => StatusCode::CONFLICT,
             GatewayError::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,

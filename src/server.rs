@@ -10,7 +10,12 @@ use crate::{
     edge::{self, keys::KeyStore},
     http::{self, AppState},
     pipeline::Gateway,
-    templates::Templates,
+    cache::flight::Flights,
+    embed::Embeddings,
+    prompts::{PromptError, PromptRouter},
+    retrieval::{Retriever, ToolSearch},
+    tools::ToolRegistry,
+    store::{Store, StoreError},
     tokens,
 };
 
@@ -26,9 +31,12 @@ pub enum StartError {
     /// The configuration is unsafe to serve as it is.
     #[error("{0}")]
     Unsafe(String),
-    /// A built-in template failed to compile.
-    #[error("cannot compile prompt templates: {0}")]
-    Templates(#[from] minijinja::Error),
+    /// The data directory or its database cannot be used.
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    /// A prompt version failed to load.
+    #[error("cannot load prompt templates: {0}")]
+    Prompts(#[from] PromptError),
 }
 
 /// Starts the actors and the HTTP server on `listener`; must run inside an actix system.
@@ -54,14 +62,32 @@ pub fn start(
     std::thread::spawn(move || tokens::warm_up(counted.iter().map(String::as_str)));
     log_providers(&config);
     let guard_threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let store = Arc::new(Store::open(&config.store.data_dir)?);
+    let prompts = Arc::new(PromptRouter::load(&config, store.clone())?);
+    let embeddings = Embeddings::start(&config.embeddings);
+    let retriever = Arc::new(Retriever::load(
+        store.clone(),
+        embeddings.clone(),
+        config.retrieval.clone(),
+    )?);
+    let search = ToolSearch::new(retriever.clone(), tokio::runtime::Handle::current());
+    let tools = Arc::new(
+        ToolRegistry::with_builtins(Some(Arc::new(search)))
+            .map_err(|e| StartError::Unsafe(format!("cannot register the built-in tools: {e}")))?,
+    );
     let services = Supervisor::launch(config.clone(), guard_threads)?;
     let state = web::Data::new(AppState {
         gateway: Gateway {
             config: config.clone(),
             services,
             keys: Arc::new(KeyStore::new(&config.auth)),
+            store,
+            prompts,
+            embeddings,
+            flights: Arc::new(Flights::default()),
+            retriever,
+            tools,
         },
-        templates: Templates::builtin()?,
     });
     let addr = listen;
     let cors = config.cors.clone();

@@ -1,7 +1,7 @@
 //! `EvalActor`: a quality record per request, aggregated per template, version and model.
 
 use std::{
-    collections::{BTreeMap, VecDeque},
+    collections::{BTreeMap, HashMap, VecDeque},
     sync::Arc,
 };
 
@@ -11,12 +11,62 @@ use serde_json::json;
 
 use super::{
     inbox::{Drain, Inbox},
-    messages::{GetEvalSummary, RecordEval},
+    messages::{GetEvalSummary, GetVersionMetrics, RecordEval, RecordFeedback},
     stats::ActorStats,
 };
 
 /// Recent records kept for inspection.
 const RECENT: usize = 200;
+/// Latency samples kept per version for its percentiles (the most recent ones).
+const SAMPLES: usize = 4096;
+/// Requests remembered for feedback (the most recent ones).
+const FEEDBACK_WINDOW: usize = 100_000;
+
+/// Figures of one prompt version, all models together.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct VersionMetrics {
+    /// Template name.
+    pub template: String,
+    /// Version.
+    pub version: String,
+    /// Requests.
+    pub requests: u64,
+    /// Failed requests.
+    pub errors: u64,
+    /// errors / requests, in percent.
+    pub error_rate_pct: f64,
+    /// Median latency over the latest requests.
+    pub p50_latency_ms: f64,
+    /// 99th percentile latency over the latest requests.
+    pub p99_latency_ms: f64,
+    /// Ratings received (`POST /v1/feedback`).
+    pub ratings: u64,
+    /// Their mean (1-5), when any.
+    pub mean_rating: Option<f64>,
+    /// USD spent.
+    pub cost_usd: f64,
+    /// Cache hits.
+    pub cache_hits: u64,
+}
+
+#[derive(Default)]
+struct VersionAcc {
+    requests: u64,
+    errors: u64,
+    latencies: VecDeque<f64>,
+    ratings: u64,
+    rating_sum: f64,
+    cost_usd: f64,
+    cache_hits: u64,
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
 
 /// Aggregates of one (template, version, model).
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
@@ -53,6 +103,10 @@ pub struct EvalSummary {
 /// The evaluation logger.
 pub struct EvalActor {
     groups: BTreeMap<(String, String, String), EvalGroup>,
+    versions: BTreeMap<(String, String), VersionAcc>,
+    /// Request id → (template, version), for feedback.
+    answered: HashMap<String, (String, String)>,
+    answered_order: VecDeque<String>,
     recent: VecDeque<RecordEval>,
     inbox: Arc<Inbox<RecordEval>>,
     stats: Arc<ActorStats>,
@@ -64,6 +118,9 @@ impl EvalActor {
         EvalActor {
             inbox,
             groups: BTreeMap::new(),
+            versions: BTreeMap::new(),
+            answered: HashMap::new(),
+            answered_order: VecDeque::new(),
             recent: VecDeque::with_capacity(RECENT),
             stats,
         }
@@ -103,6 +160,30 @@ impl EvalActor {
         g.errors += u64::from(r.error.is_some());
         g.guardrail_output_failures += u64::from(!r.guardrail_output_pass);
         g.cache_hits += u64::from(r.cache_hit);
+        let v = self
+            .versions
+            .entry((r.template.clone(), r.version.clone()))
+            .or_default();
+        v.requests += 1;
+        v.errors += u64::from(r.error.is_some());
+        v.cost_usd += r.cost_usd;
+        v.cache_hits += u64::from(r.cache_hit);
+        if v.latencies.len() == SAMPLES {
+            v.latencies.pop_front();
+        }
+        v.latencies.push_back(r.latency_ms);
+        if self.answered_order.len() == FEEDBACK_WINDOW
+            && let Some(old) = self.answered_order.pop_front()
+        {
+            self.answered.remove(&old);
+        }
+        if self
+            .answered
+            .insert(r.request_id.clone(), (r.template.clone(), r.version.clone()))
+            .is_none()
+        {
+            self.answered_order.push_back(r.request_id.clone());
+        }
         if self.recent.len() == RECENT {
             self.recent.pop_front();
         }
@@ -149,5 +230,66 @@ impl Handler<GetEvalSummary> for EvalActor {
             groups: self.groups.values().cloned().collect(),
             recent: self.recent.iter().cloned().collect(),
         })
+    }
+}
+
+impl EvalActor {
+    fn metrics(&self) -> Vec<VersionMetrics> {
+        self.versions
+            .iter()
+            .map(|((template, version), v)| {
+                let mut sorted: Vec<f64> = v.latencies.iter().copied().collect();
+                sorted.sort_by(f64::total_cmp);
+                VersionMetrics {
+                    template: template.clone(),
+                    version: version.clone(),
+                    requests: v.requests,
+                    errors: v.errors,
+                    error_rate_pct: if v.requests == 0 {
+                        0.0
+                    } else {
+                        (v.errors as f64 * 10_000.0 / v.requests as f64).round() / 100.0
+                    },
+                    p50_latency_ms: percentile(&sorted, 0.50),
+                    p99_latency_ms: percentile(&sorted, 0.99),
+                    ratings: v.ratings,
+                    mean_rating: (v.ratings > 0)
+                        .then(|| (v.rating_sum / v.ratings as f64 * 100.0).round() / 100.0),
+                    cost_usd: (v.cost_usd * 1e6).round() / 1e6,
+                    cache_hits: v.cache_hits,
+                }
+            })
+            .collect()
+    }
+}
+
+impl Handler<GetVersionMetrics> for EvalActor {
+    type Result = MessageResult<GetVersionMetrics>;
+
+    fn handle(&mut self, _: GetVersionMetrics, _: &mut Self::Context) -> Self::Result {
+        self.stats.handled();
+        self.drain();
+        MessageResult(self.metrics())
+    }
+}
+
+impl Handler<RecordFeedback> for EvalActor {
+    type Result = Result<(String, String), String>;
+
+    fn handle(&mut self, f: RecordFeedback, _: &mut Self::Context) -> Self::Result {
+        self.stats.handled();
+        self.drain();
+        let Some((template, version)) = self.answered.get(&f.request_id).cloned() else {
+            return Err(format!(
+                "no recent request `{}`; feedback is accepted for the last {FEEDBACK_WINDOW} requests",
+                f.request_id
+            ));
+        };
+        if let Some(v) = self.versions.get_mut(&(template.clone(), version.clone())) {
+            v.ratings += 1;
+            v.rating_sum += f64::from(f.rating);
+        }
+        tracing::info!(request_id = %f.request_id, %template, %version, rating = f.rating, comment = f.comment.as_deref().unwrap_or(""), "feedback");
+        Ok((template, version))
     }
 }

@@ -14,6 +14,7 @@ use super::{
     stats::ActorSnapshot,
 };
 use crate::{
+    cache::CacheKeys,
     config::RetryPolicy,
     error::GatewayError,
     error::ProviderError,
@@ -168,28 +169,53 @@ pub struct CachedAnswer {
     pub finish_reason: String,
     /// Usage of the original call.
     pub usage: Usage,
+    /// What the original call cost, saved again by every hit.
+    pub cost_usd: f64,
     /// When it was stored.
     pub stored_at: SystemTime,
     /// Served past its TTL (the last resort of the fallback chain).
     pub stale: bool,
 }
 
-/// Looks an exact request key up.
+/// A cache hit: the answer and how close the cached question was (1.0 for exact hits).
+#[derive(Debug, Clone)]
+pub struct CacheHit {
+    /// The answer.
+    pub answer: CachedAnswer,
+    /// Cosine similarity of the questions; 1.0 for the exact path.
+    pub similarity: f32,
+}
+
+/// Looks a request up by its exact (normalised) key.
 #[derive(Message)]
-#[rtype(result = "Option<CachedAnswer>")]
+#[rtype(result = "Option<CacheHit>")]
 pub struct CacheLookup {
-    /// Normalised request key.
-    pub key: String,
+    /// The request's cache keys.
+    pub keys: Arc<CacheKeys>,
     /// Accept an expired entry (fallback of last resort).
     pub allow_stale: bool,
+    /// Count a miss when nothing is found (no semantic lookup follows).
+    pub last: bool,
+}
+
+/// Looks a request up by the meaning of its question, within its namespace.
+#[derive(Message)]
+#[rtype(result = "Option<CacheHit>")]
+pub struct SemanticLookup {
+    /// The request's cache keys.
+    pub keys: Arc<CacheKeys>,
+    /// The question's normalised embedding.
+    pub vector: Arc<Vec<f32>>,
 }
 
 /// Stores an answer.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct CacheStore {
-    /// Normalised request key.
-    pub key: String,
+    /// The request's cache keys.
+    pub keys: Arc<CacheKeys>,
+    /// The question's embedding, when one was made.
+    pub vector: Option<Arc<Vec<f32>>>,
     /// The answer.
     pub answer: CachedAnswer,
 }
@@ -252,6 +278,25 @@ pub struct RecordEval {
     pub cache_hit: bool,
     /// Output guardrail verdict.
     pub guardrail_output_pass: bool,
+    /// USD spent.
+    pub cost_usd: f64,
+}
+
+/// Per prompt version figures.
+#[derive(Message)]
+#[rtype(result = "Vec<super::eval::VersionMetrics>")]
+pub struct GetVersionMetrics;
+
+/// A user's rating of an answer; answers the (template, version) it was for.
+#[derive(Message)]
+#[rtype(result = "Result<(String, String), String>")]
+pub struct RecordFeedback {
+    /// The answer's request id.
+    pub request_id: String,
+    /// 1 (bad) to 5 (good).
+    pub rating: u8,
+    /// Free text.
+    pub comment: Option<String>,
 }
 
 /// The evaluation summary.

@@ -23,6 +23,7 @@ use super::{
     stats::ActorStats,
 };
 use crate::{
+    cache::CacheHealth,
     config::{Config, ProviderKind},
     error::GatewayError,
     guardrails::{RuleError, Rules},
@@ -43,6 +44,8 @@ pub struct Services {
     pub guardrails: Guardrails,
     /// Response cache.
     pub cache: Addr<CacheActor>,
+    /// Counts of requests that went on without the cache.
+    pub cache_health: Arc<CacheHealth>,
     /// Cost accounting.
     pub cost: Addr<CostActor>,
     /// Where requests leave their usage records for the cost actor.
@@ -109,9 +112,10 @@ impl Supervisor {
         let eval_stats = ActorStats::new("eval", "eval");
 
         let guardrails = Guardrails::start(guardrail_threads, rules, guard_stats.clone());
+        let cache_health = Arc::new(CacheHealth::default());
         let cache = {
-            let (cfg, s) = (config.cache.clone(), cache_stats.clone());
-            actix::Supervisor::start(move |_| CacheActor::new(&cfg, s))
+            let (cfg, s, h) = (config.cache.clone(), cache_stats.clone(), cache_health.clone());
+            actix::Supervisor::start(move |_| CacheActor::new(&cfg, h, s))
         };
         let cost_inbox = Arc::new(Inbox::new(INBOX_NUDGE));
         let eval_inbox = Arc::new(Inbox::new(INBOX_NUDGE));
@@ -174,6 +178,7 @@ impl Supervisor {
             routes,
             guardrails,
             cache,
+            cache_health,
             cost,
             cost_inbox,
             eval,

@@ -8,7 +8,12 @@ use std::{collections::BTreeMap, fmt, net::SocketAddr, path::Path, sync::Arc, ti
 use serde::Deserialize;
 
 mod edge;
+mod knowledge;
 
+pub use knowledge::{
+    CacheScope, DEFAULT_SIMILARITY, EmbeddingBackend, EmbeddingsConfig, ExperimentConfig,
+    PromptConfig, RetrievalConfig, SemanticConfig, StoreConfig, ToolsConfig,
+};
 pub use edge::{
     AuthConfig, CorsConfig, GuardrailConfig, KeyConfig, KeyHash, Limits, check_exposure, hash_key,
     hex,
@@ -57,6 +62,18 @@ struct RawConfig {
     cors: edge::RawCors,
     #[serde(default)]
     guardrails: edge::RawGuardrails,
+    #[serde(default)]
+    store: knowledge::RawStore,
+    #[serde(default)]
+    embeddings: knowledge::RawEmbeddings,
+    #[serde(default)]
+    retrieval: knowledge::RawRetrieval,
+    #[serde(default)]
+    tools: knowledge::RawTools,
+    #[serde(default)]
+    prompts: Vec<knowledge::RawPrompt>,
+    #[serde(default)]
+    experiments: Vec<knowledge::RawExperiment>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -150,6 +167,12 @@ struct RawCache {
     enabled: Option<bool>,
     ttl_secs: Option<u64>,
     max_entries: Option<usize>,
+    semantic: Option<bool>,
+    similarity_threshold: Option<f32>,
+    scope: Option<String>,
+    cache_nonzero_temperature: Option<bool>,
+    cache_tool_calls: Option<bool>,
+    lookup_timeout_ms: Option<u64>,
 }
 
 // === validated shape ===
@@ -173,6 +196,18 @@ pub struct Config {
     pub cors: CorsConfig,
     /// Guardrail thresholds, policies and extra rules.
     pub guardrails: GuardrailConfig,
+    /// The embedded database.
+    pub store: StoreConfig,
+    /// The embedding backend.
+    pub embeddings: EmbeddingsConfig,
+    /// Retrieval-augmented answers.
+    pub retrieval: RetrievalConfig,
+    /// Gateway-run tools.
+    pub tools: ToolsConfig,
+    /// Prompt versions defined in the file.
+    pub prompts: Vec<PromptConfig>,
+    /// Prompt experiments defined in the file.
+    pub experiments: Vec<ExperimentConfig>,
 }
 
 /// What a route does with an input longer than its first model's context allows.
@@ -366,6 +401,8 @@ pub struct CacheConfig {
     pub ttl: Duration,
     /// Entries kept before least-recently-used eviction.
     pub max_entries: usize,
+    /// Near-duplicate matching, namespaces and what is cacheable.
+    pub semantic: SemanticConfig,
 }
 
 /// A secret string whose `Debug` never shows the value.
@@ -619,6 +656,17 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
         enabled: raw.cache.enabled.unwrap_or(true),
         ttl: Duration::from_secs(raw.cache.ttl_secs.unwrap_or(3600)),
         max_entries: raw.cache.max_entries.unwrap_or(10_000),
+        semantic: knowledge::validate_semantic(
+            knowledge::RawSemantic {
+                semantic: raw.cache.semantic,
+                similarity_threshold: raw.cache.similarity_threshold,
+                scope: raw.cache.scope,
+                cache_nonzero_temperature: raw.cache.cache_nonzero_temperature,
+                cache_tool_calls: raw.cache.cache_tool_calls,
+                lookup_timeout_ms: raw.cache.lookup_timeout_ms,
+            },
+            &mut errs,
+        ),
     };
     if cache.max_entries == 0 {
         errs.push(
@@ -630,6 +678,12 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
     let auth = edge::validate_auth(raw.auth, env, &mut errs);
     let cors = edge::validate_cors(raw.cors, &mut errs);
     let guardrails = edge::validate_guardrails(raw.guardrails, &mut errs);
+    let store = knowledge::validate_store(raw.store);
+    let embeddings = knowledge::validate_embeddings(raw.embeddings, env, &mut errs);
+    let retrieval = knowledge::validate_retrieval(raw.retrieval, &mut errs);
+    let tools = knowledge::validate_tools(raw.tools, &mut errs);
+    let prompts = knowledge::validate_prompts(raw.prompts, &mut errs);
+    let experiments = knowledge::validate_experiments(raw.experiments, &mut errs);
     for k in &auth.keys {
         for m in k.models.iter().flatten() {
             if !models.contains_key(m) && !routes.contains_key(m) && m != "default" {
@@ -651,6 +705,12 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
             auth,
             cors,
             guardrails,
+            store,
+            embeddings,
+            retrieval,
+            tools,
+            prompts,
+            experiments,
         })
     } else {
         Err(ConfigError::Invalid(errs))

@@ -57,6 +57,7 @@ pub async fn chat_completions(
         answer_headers(&mut b, &answer);
         let content =
             (!answer.text.is_empty() || answer.tool_calls.is_none()).then_some(answer.text);
+        let tools_used = answer.tools_used;
         let body = ChatCompletion {
             id: format!("chatcmpl-{}", answer.request_id),
             object: "chat.completion".into(),
@@ -74,7 +75,18 @@ pub async fn chat_completions(
             }],
             usage: answer.usage,
         };
-        return Ok(b.json(body));
+        if tools_used.is_empty() {
+            return Ok(b.json(body));
+        }
+        // The gateway's own tool runs are listed beside the standard fields.
+        let mut v = serde_json::to_value(&body).unwrap_or_default();
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert(
+                "tools_used".into(),
+                serde_json::to_value(&tools_used).unwrap_or_default(),
+            );
+        }
+        return Ok(b.json(v));
     }
     let mut encoder = ChunkEncoder {
         id: format!("chatcmpl-{}", prepared.request_id),

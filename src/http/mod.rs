@@ -4,12 +4,18 @@
 //! - [`seed_chat`]: `POST /v1/chat`, the template-driven API.
 //! - [`health`]: liveness and readiness.
 //! - [`admin`]: actor stats, restarts, costs, cache and eval summaries.
+//! - [`prompts`]: prompt versions and experiments (admin), and `POST /v1/feedback`.
+//! - [`embeddings`]: `POST /v1/embeddings`.
+//! - [`documents`]: `/v1/documents`, the retrieval store.
 //! - [`docs`]: the OpenAPI spec and the vendored Swagger UI.
 
 pub mod admin;
 pub mod completions;
 pub mod docs;
+pub mod documents;
+pub mod embeddings;
 pub mod health;
+pub mod prompts;
 pub mod seed_chat;
 
 use actix_web::{
@@ -32,15 +38,12 @@ use crate::{
         Answer, CachePolicy, Gateway, Intake, Origin, Prepared, RelayEvent, StreamRelay,
         new_request_id,
     },
-    templates::Templates,
 };
 
 /// Everything the handlers share.
 pub struct AppState {
     /// The request flow.
     pub gateway: Gateway,
-    /// Prompt templates.
-    pub templates: Templates,
 }
 
 /// Registers every route.
@@ -54,6 +57,54 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::get().to(completions::list_models),
     ))
     .service(resource("/v1/chat", web::post().to(seed_chat::chat)))
+    .service(resource(
+        "/v1/embeddings",
+        web::post().to(embeddings::embeddings),
+    ))
+    .service(
+        web::resource("/v1/documents")
+            .route(web::post().to(documents::create))
+            .route(web::get().to(documents::list))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/v1/documents/{id}")
+            .route(web::get().to(documents::get))
+            .route(web::delete().to(documents::delete))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(resource("/v1/feedback", web::post().to(prompts::feedback)))
+    .service(resource("/admin/prompts", web::get().to(prompts::list)))
+    .service(resource(
+        "/admin/prompts/{template}/metrics",
+        web::get().to(prompts::metrics),
+    ))
+    .service(resource(
+        "/admin/prompts/{template}/versions",
+        web::post().to(prompts::create_version),
+    ))
+    .service(resource(
+        "/admin/prompts/{template}/activate",
+        web::post().to(prompts::activate),
+    ))
+    .service(resource(
+        "/admin/prompts/{template}/rollback",
+        web::post().to(prompts::rollback),
+    ))
+    .service(
+        web::resource("/admin/experiments")
+            .route(web::get().to(prompts::experiments))
+            .route(web::post().to(prompts::start_experiment))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(resource(
+        "/admin/experiments/{name}/rollout",
+        web::post().to(prompts::rollout),
+    ))
+    .service(resource(
+        "/admin/experiments/{name}/rollback",
+        web::post().to(prompts::rollback_experiment),
+    ))
     .service(resource("/health", web::get().to(health::live)))
     .service(resource("/health/ready", web::get().to(health::ready)))
     .service(resource("/admin/actors", web::get().to(admin::actors)))
@@ -165,6 +216,9 @@ pub fn intake(
         prefer,
         cache_policy: cache_policy(req),
         caller: req.extensions().get::<Caller>().map(|c| c.0.clone()),
+        question: None,
+        context: serde_json::Value::Null,
+        shadow: false,
     }
 }
 
@@ -222,6 +276,12 @@ pub fn answer_headers(b: &mut HttpResponseBuilder, a: &Answer) {
             "fail"
         }),
     ));
+    if let Some(sim) = a.similarity {
+        b.insert_header((
+            HeaderName::from_static("x-sluice-cache-similarity"),
+            header_value(&format!("{sim:.4}")),
+        ));
+    }
     if let Some(p) = &a.provider {
         b.insert_header((
             HeaderName::from_static("x-sluice-provider"),
@@ -255,6 +315,7 @@ pub async fn stream_relay(
     mut encode: impl FnMut(RelayEvent) -> Vec<sse::Event> + 'static,
 ) -> HttpResponse {
     let id = prepared.request_id.clone();
+    let similarity = prepared.cached.as_ref().map(|h| format!("{:.4}", h.similarity));
     let mut relay = StreamRelay::new(gw.clone(), prepared);
     let first = match tokio::time::timeout(STATUS_WAIT, relay.next()).await {
         // The request-id middleware adds `x-request-id` to this response too.
@@ -268,12 +329,14 @@ pub async fn stream_relay(
         .chain(relay.into_stream())
         .flat_map(move |ev| futures_util::stream::iter(encode(ev)))
         .map(Ok::<_, Infallible>);
-    Sse::from_stream(events)
+    let mut res = Sse::from_stream(events)
         .with_keep_alive(gw.config.server.keep_alive)
         .customize()
         .insert_header(("x-request-id", id))
         .insert_header(("x-sluice-cache", cache))
-        .insert_header(("x-accel-buffering", "no"))
-        .respond_to(req)
-        .map_into_boxed_body()
+        .insert_header(("x-accel-buffering", "no"));
+    if let Some(sim) = similarity {
+        res = res.insert_header(("x-sluice-cache-similarity", sim));
+    }
+    res.respond_to(req).map_into_boxed_body()
 }

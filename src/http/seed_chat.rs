@@ -1,6 +1,6 @@
 //! `POST /v1/chat`: the template-driven API: `{query, user_id, template?, version?, stream?, variables?}`.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use actix_web_lab::sse;
@@ -13,7 +13,9 @@ use super::{
 };
 use crate::{
     error::GatewayError,
-    pipeline::{Answer, Origin, RelayEvent},
+    pipeline::{Answer, CachePolicy, Gateway, Intake, Origin, RelayEvent},
+    prompts::PromptVersion,
+    retrieval::Source,
     wire::{ChatMessage, ChatRequest, Role},
 };
 
@@ -67,10 +69,42 @@ pub struct SeedChatResponse {
     pub template: String,
     /// Version used.
     pub version: String,
+    /// The experiment that chose the version, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// Retrieval, for templates that declare it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retrieval: Option<RetrievalFacts>,
+}
+
+/// What retrieval contributed to an answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RetrievalFacts {
+    /// `ok`, or `unavailable` when the answer was made without context.
+    pub status: &'static str,
+    /// Milliseconds spent retrieving (apart from the model's latency).
+    pub latency_ms: f64,
+    /// The chunks given to the model as context.
+    pub sources: Vec<Source>,
+    /// Why retrieval was unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Shown to the model in place of context when retrieval failed.
+const NO_CONTEXT: &str = "(No documents could be searched for this question.)";
+
+/// The other facts of the request the response reports.
+#[derive(Clone)]
+struct Facts {
+    origin: Origin,
+    experiment: Option<String>,
+    retrieval: Option<RetrievalFacts>,
 }
 
 impl SeedChatResponse {
-    fn from_answer(a: &Answer, origin: &Origin) -> Self {
+    fn from_answer(a: &Answer, facts: &Facts) -> Self {
+        let origin = &facts.origin;
         SeedChatResponse {
             request_id: a.request_id.clone(),
             response: a.text.clone(),
@@ -87,6 +121,8 @@ impl SeedChatResponse {
             guardrail_output_pass: a.guardrail_output_pass,
             template: origin.template.clone(),
             version: origin.version.clone(),
+            experiment: facts.experiment.clone(),
+            retrieval: facts.retrieval.clone(),
         }
     }
 }
@@ -108,8 +144,7 @@ pub async fn chat(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, GatewayError> {
-    let gw = &state.gateway;
-    let body = read_body(&req, payload, gw.config.server.max_body_bytes).await?;
+    let body = read_body(&req, payload, state.gateway.config.server.max_body_bytes).await?;
     let input: SeedChatRequest = serde_json::from_slice(&body).map_err(|e| {
         GatewayError::invalid(
             format!("Request body does not match the /v1/chat schema: {e}"),
@@ -122,38 +157,43 @@ pub async fn chat(
             Some("query"),
         ));
     }
-    let template = state.templates.get(
-        input.template.as_deref().unwrap_or("general_chat"),
-        input.version.as_deref(),
-    )?;
-    let mut vars = input.variables;
-    vars.insert("query".into(), Value::from(input.query.clone()));
-    let prompt = state.templates.render(template, &vars)?;
-    let origin = Origin {
-        template: template.name.to_string(),
-        version: template.version.to_string(),
-    };
-    let chat = ChatRequest {
-        model: gw.config.server.default_route.clone(),
-        messages: vec![ChatMessage::text(Role::User, prompt)],
-        stream: input.stream,
-        stream_options: None,
-        user: Some(input.user_id),
-        max_tokens: Some(template.max_output_tokens),
-        max_completion_tokens: None,
-        temperature: None,
-        top_p: None,
-        stop: None,
-        extra: Default::default(),
-    };
+    let gw = &state.gateway;
     let id = request_id(&req);
     let started = std::time::Instant::now();
-    let intake = intake(
-        &req,
-        id.clone(),
-        origin.clone(),
-        Some(template.model.to_string()),
-    );
+    let template = input.template.as_deref().unwrap_or("general_chat");
+    let resolved = gw
+        .prompts
+        .resolve(template, input.version.as_deref(), &input.user_id, &id)?;
+    let version = resolved.version.clone();
+    let mut vars = input.variables;
+    vars.insert("query".into(), Value::from(input.query.clone()));
+    let retrieval = if version.retrieval && !vars.contains_key("context") {
+        Some(retrieve(gw, &id, &input.query, &mut vars).await)
+    } else {
+        None
+    };
+    let prompt = gw.prompts.render(&version, &vars)?;
+    let origin = Origin {
+        template: version.template.clone(),
+        version: version.version.clone(),
+    };
+    let chat = template_request(gw, &version, prompt, &input.user_id, input.stream);
+    // The cache compares the question; the other variables name its namespace.
+    vars.remove("query");
+    let context = serde_json::to_value(&vars).unwrap_or(Value::Null);
+    let mut intake = intake(&req, id.clone(), origin.clone(), prefer(gw, &version));
+    intake.question = Some(input.query.clone());
+    intake.context = context.clone();
+    if let Some(shadow) = &resolved.shadow {
+        spawn_shadow(
+            gw.clone(),
+            shadow.clone(),
+            vars.clone(),
+            input.query.clone(),
+            input.user_id.clone(),
+            &id,
+        );
+    }
     let mut tokens = None;
     let prepared = gw.prepare(chat, intake, &mut tokens).await;
     keep_token_window(&req, tokens);
@@ -162,13 +202,141 @@ pub async fn chat(
         Err(GatewayError::Blocked(reason)) => return Ok(blocked(&id, reason, started)),
         Err(e) => return Err(e),
     };
+    let facts = Facts {
+        origin,
+        experiment: resolved.experiment.clone(),
+        retrieval,
+    };
     if !input.stream {
         let answer = gw.complete(&prepared).await?;
         let mut b = HttpResponse::Ok();
         answer_headers(&mut b, &answer);
-        return Ok(b.json(SeedChatResponse::from_answer(&answer, &origin)));
+        return Ok(b.json(SeedChatResponse::from_answer(&answer, &facts)));
     }
-    Ok(stream_relay(gw, prepared, &req, move |ev| encode(ev, &origin)).await)
+    Ok(stream_relay(gw, prepared, &req, move |ev| encode(ev, &facts)).await)
+}
+
+/// Puts the chunks nearest to `query` into `vars["context"]`; when the store is down or slow,
+/// the answer is made without context, flagged in the response and the log.
+async fn retrieve(
+    gw: &Gateway,
+    request_id: &str,
+    query: &str,
+    vars: &mut BTreeMap<String, Value>,
+) -> RetrievalFacts {
+    let started = std::time::Instant::now();
+    match gw.retriever.retrieve(query).await {
+        Ok(r) => {
+            tracing::info!(request_id, retrieval_ms = r.latency_ms, chunks = r.sources.len(), "retrieval");
+            let context = if r.sources.is_empty() {
+                NO_CONTEXT.to_string()
+            } else {
+                r.context
+            };
+            vars.insert("context".into(), Value::from(context));
+            RetrievalFacts {
+                status: "ok",
+                latency_ms: r.latency_ms,
+                sources: r.sources,
+                error: None,
+            }
+        }
+        Err(e) => {
+            let latency_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+            tracing::warn!(request_id, retrieval_ms = latency_ms, error = %e, "retrieval unavailable; answering without context");
+            vars.insert("context".into(), Value::from(NO_CONTEXT));
+            RetrievalFacts {
+                status: "unavailable",
+                latency_ms,
+                sources: Vec::new(),
+                error: Some(e.to_string()),
+            }
+        }
+    }
+}
+
+/// The chat request a rendered template becomes.
+fn template_request(
+    gw: &Gateway,
+    version: &PromptVersion,
+    prompt: String,
+    user: &str,
+    stream: bool,
+) -> ChatRequest {
+    // A version naming a route answers on that route; one naming a model goes first in the
+    // default route's chain.
+    let model = if gw.config.routes.contains_key(&version.model) {
+        version.model.clone()
+    } else {
+        gw.config.server.default_route.clone()
+    };
+    let mut extra = serde_json::Map::new();
+    if version.response_format["type"] != "text" {
+        extra.insert("response_format".into(), version.response_format.clone());
+    }
+    ChatRequest {
+        model,
+        messages: vec![ChatMessage::text(Role::User, prompt)],
+        stream,
+        stream_options: None,
+        user: Some(user.to_string()),
+        max_tokens: Some(version.max_output_tokens),
+        max_completion_tokens: None,
+        temperature: None,
+        top_p: None,
+        stop: None,
+        extra,
+    }
+}
+
+fn prefer(gw: &Gateway, version: &PromptVersion) -> Option<String> {
+    (!gw.config.routes.contains_key(&version.model)).then(|| version.model.clone())
+}
+
+/// Runs an experiment's variant on the same question in the background: logged, evaluated and
+/// costed apart (user `shadow`), never shown and never charged to the caller.
+fn spawn_shadow(
+    gw: Gateway,
+    version: Arc<PromptVersion>,
+    mut vars: BTreeMap<String, Value>,
+    query: String,
+    user: String,
+    request_id: &str,
+) {
+    let shadow_id = format!("{request_id}-shadow");
+    actix_web::rt::spawn(async move {
+        vars.insert("query".into(), Value::from(query));
+        let prompt = match gw.prompts.render(&version, &vars) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(request_id = %shadow_id, error = %e, "shadow run skipped");
+                return;
+            }
+        };
+        let chat = template_request(&gw, &version, prompt, &user, false);
+        let intake = Intake {
+            request_id: shadow_id.clone(),
+            origin: Origin {
+                template: version.template.clone(),
+                version: version.version.clone(),
+            },
+            prefer: prefer(&gw, &version),
+            cache_policy: CachePolicy::Bypass,
+            caller: None,
+            question: None,
+            context: Value::Null,
+            shadow: true,
+        };
+        let mut window = None;
+        match gw.prepare(chat, intake, &mut window).await {
+            Ok(p) => {
+                if let Err(e) = gw.complete(&p).await {
+                    tracing::info!(request_id = %shadow_id, error = %e, "shadow run failed");
+                }
+            }
+            Err(e) => tracing::info!(request_id = %shadow_id, error = %e, "shadow run refused"),
+        }
+    });
 }
 
 /// A blocked request: the error shape plus the seed's `blocked` and `reason`.
@@ -188,13 +356,13 @@ fn blocked(request_id: &str, reason: String, started: std::time::Instant) -> Htt
         }))
 }
 
-fn encode(ev: RelayEvent, origin: &Origin) -> Vec<sse::Event> {
+fn encode(ev: RelayEvent, facts: &Facts) -> Vec<sse::Event> {
     match ev {
         RelayEvent::Delta { text, .. } => {
             vec![sse::Data::new(json!({ "token": text }).to_string()).into()]
         }
         RelayEvent::Done(answer) => {
-            let mut summary = serde_json::to_value(SeedChatResponse::from_answer(&answer, origin))
+            let mut summary = serde_json::to_value(SeedChatResponse::from_answer(&answer, facts))
                 .unwrap_or_default();
             if let Some(obj) = summary.as_object_mut() {
                 obj.remove("response");

@@ -6,41 +6,47 @@
 //! errors); actors are asked only for short decisions: a lease, a cache entry, a verdict.
 
 mod call;
+mod lookup;
 mod relay;
+mod tooling;
 
 use std::{sync::Arc, time::Instant};
 
+use parking_lot::Mutex;
 use serde_json::{Value, json};
 
 pub use relay::{RelayEvent, StreamRelay};
+pub use tooling::ToolUse;
 
 use crate::{
     actors::{
         cost::price,
         inbox::Drain,
-        messages::{
-            CacheLookup, CacheStore, CachedAnswer, InputVerdict, ProviderHandle, RecordEval,
-            RecordUsage,
-        },
+        messages::{CacheHit, InputVerdict, ProviderHandle, RecordEval, RecordUsage},
         supervisor::Services,
     },
-    config::Config,
-    config::ContextOverflow,
+    cache::{
+        CacheKeys, Scope, cache_keys,
+        flight::{Flights, Joined},
+    },
+    config::{CacheScope, Config, ContextOverflow},
     edge::{
         self,
         context::{Fit, fit},
         keys::{KeyState, KeyStore},
         rate::Window,
     },
+    embed::Embeddings,
     error::{GatewayError, ProviderError},
     guardrails::format::OutputFormat,
+    prompts::PromptRouter,
+    retrieval::Retriever,
+    store::Store,
     providers::{Completion, UpstreamRequest},
     tokens,
+    tools::ToolRegistry,
     wire::{ChatMessage, ChatRequest, Role, Usage},
 };
-
-/// Longest wait for the cache actor; past it the request goes on as a miss.
-const CACHE_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Sent with the validation error when an answer broke the requested JSON format.
 const FORMAT_RETRY_PROMPT: &str = "Your previous answer was not valid for the requested format. Reply again with only the corrected JSON, nothing else.";
@@ -58,6 +64,18 @@ pub struct Gateway {
     pub services: Services,
     /// Virtual keys and their live limits.
     pub keys: Arc<KeyStore>,
+    /// The embedded database.
+    pub store: Arc<Store>,
+    /// Prompt versions and experiments.
+    pub prompts: Arc<PromptRouter>,
+    /// The embedding backend.
+    pub embeddings: Arc<Embeddings>,
+    /// Identical requests in flight, sharing one upstream call.
+    pub flights: Arc<Flights<Answer>>,
+    /// Documents for retrieval-augmented answers.
+    pub retriever: Arc<Retriever>,
+    /// Tools the gateway runs itself.
+    pub tools: Arc<ToolRegistry>,
 }
 
 /// How the cache took part in a request.
@@ -71,6 +89,8 @@ pub enum CacheStatus {
     Hit,
     /// Served an expired entry because every model failed.
     Stale,
+    /// Answered by an identical request in flight (single flight).
+    Shared,
 }
 
 impl CacheStatus {
@@ -81,6 +101,7 @@ impl CacheStatus {
             CacheStatus::Miss => "miss",
             CacheStatus::Hit => "hit",
             CacheStatus::Stale => "stale",
+            CacheStatus::Shared => "shared",
         }
     }
 }
@@ -131,6 +152,12 @@ pub struct Intake {
     pub cache_policy: CachePolicy,
     /// The virtual key it came with, when auth is on.
     pub caller: Option<Arc<KeyState>>,
+    /// The question the cache compares (a template's `query`); default: the last user message.
+    pub question: Option<String>,
+    /// What else besides the messages names the cache namespace (a template's other variables).
+    pub context: Value,
+    /// A background run of an experiment's variant: never shown, not charged to the caller.
+    pub shadow: bool,
 }
 
 /// A request after routing, guardrails and cache lookup.
@@ -149,12 +176,22 @@ pub struct Prepared {
     pub chain: Vec<ProviderHandle>,
     /// The redacted request sent upstream.
     pub upstream: Arc<UpstreamRequest>,
-    /// Cache key, when the cache takes part.
-    pub cache_key: Option<String>,
+    /// Cache keys, when the cache takes part.
+    pub cache_keys: Option<Arc<CacheKeys>>,
+    /// `Cache-Control` of the request.
+    pub cache_policy: CachePolicy,
+    /// The question's embedding, when the lookup made one.
+    pub vector: Option<Arc<Vec<f32>>>,
     /// The cache status so far.
     pub cache: CacheStatus,
     /// A fresh cached answer, when one was found.
-    pub cached: Option<CachedAnswer>,
+    pub cached: Option<CacheHit>,
+    /// This request's part in single flight: leading an upstream call or following one.
+    pub flight: Mutex<Option<Joined<Answer>>>,
+    /// A background run of an experiment's variant.
+    pub shadow: bool,
+    /// The gateway's own tools offered to the model (`sluice_tools`).
+    pub gateway_tools: Vec<String>,
     /// Kinds of PII redacted from the input.
     pub pii_detected: Vec<String>,
     /// Template and version.
@@ -186,12 +223,16 @@ pub struct Answer {
     pub cost_usd: f64,
     /// Cache participation.
     pub cache: CacheStatus,
+    /// Similarity of the cached question that answered (1.0 exact), for hits.
+    pub similarity: Option<f32>,
     /// Output guardrail verdict.
     pub guardrail_output_pass: bool,
     /// The model whose stream failed, when the next model continued the answer.
     pub continued_from: Option<String>,
     /// Tool calls of a non-streaming answer (streams relay them as they come).
     pub tool_calls: Option<Value>,
+    /// The gateway's own tools run for this answer.
+    pub tools_used: Vec<ToolUse>,
     /// PII kinds redacted from the input.
     pub pii_detected: Vec<String>,
     /// Whether the answer matches the requested format; `None` when none was requested.
@@ -211,11 +252,13 @@ impl Answer {
             "provider": self.provider,
             "cost_usd": self.cost_usd,
             "cache": self.cache.as_str(),
+            "cache_similarity": self.similarity,
             "estimated_usage": self.estimated,
             "guardrail_output_pass": self.guardrail_output_pass,
             "continued_from": self.continued_from,
             "pii_detected": self.pii_detected,
             "format_valid": self.format_valid,
+            "tools_used": self.tools_used,
         })
     }
 }
@@ -241,7 +284,12 @@ impl Gateway {
             prefer,
             cache_policy,
             caller,
+            question,
+            context,
+            shadow,
         } = intake;
+        let mut req = req;
+        let gateway_tools = tooling::offer(&self.tools, &mut req.extra)?;
         let user = caller
             .as_ref()
             .map(|k| k.config.user.clone())
@@ -278,6 +326,7 @@ impl Gateway {
                     error: Some(err.to_string()),
                     cache_hit: false,
                     guardrail_output_pass: true,
+                    cost_usd: 0.0,
                 });
                 let guardrail_input_pass = !matches!(err, GatewayError::Blocked(_));
                 tracing::warn!(%request_id, user_id = %user, %model, guardrail_input_pass, error = %err, "request refused");
@@ -296,25 +345,44 @@ impl Gateway {
             request_id: request_id.clone(),
             input_tokens: fit.tokens,
         };
-        let use_cache = self.config.cache.enabled && cache_policy != CachePolicy::Bypass;
-        let cache_key = use_cache.then(|| cache_key(&req.model, &origin, &upstream));
-        let mut cache = if use_cache {
+        let cache_cfg = &self.config.cache;
+        let hot = upstream.temperature.is_some_and(|t| t > 0.0);
+        let use_cache = cache_cfg.enabled
+            && cache_policy != CachePolicy::Bypass
+            && !shadow
+            && !(hot && !cache_cfg.semantic.cache_nonzero_temperature);
+        let tenant = match (cache_cfg.semantic.scope, &caller) {
+            (CacheScope::PerKey, Some(k)) => k.config.name.as_str(),
+            (CacheScope::PerKey, None) => "anonymous",
+            (CacheScope::Shared, _) => "shared",
+        };
+        let scope = Scope {
+            tenant,
+            template: &origin.template,
+            version: &origin.version,
+            model: &req.model,
+        };
+        let cache_keys = use_cache
+            .then(|| cache_keys(scope, &upstream, question.as_deref(), &context))
+            .flatten()
+            .map(Arc::new);
+        let mut cache = if cache_keys.is_some() {
             CacheStatus::Miss
         } else {
             CacheStatus::Off
         };
         let mut cached = None;
-        if let Some(key) = &cache_key
-            && cache_policy == CachePolicy::Normal
-        {
-            // The cache must never fail or stall a request: a broken or slow cache is a miss.
-            let lookup = self.services.cache.send(CacheLookup {
-                key: key.clone(),
-                allow_stale: false,
-            });
-            if let Ok(Ok(Some(hit))) = tokio::time::timeout(CACHE_WAIT, lookup).await {
-                cache = CacheStatus::Hit;
-                cached = Some(hit);
+        let mut vector = None;
+        let mut flight = None;
+        if let Some(keys) = &cache_keys {
+            let found = self.lookup(&request_id, keys, cache_policy).await;
+            vector = found.vector;
+            match found.hit {
+                Some(hit) => {
+                    cache = CacheStatus::Hit;
+                    cached = Some(hit);
+                }
+                None => flight = Some(self.flights.join(&keys.exact)),
             }
         }
         Ok(Prepared {
@@ -325,9 +393,14 @@ impl Gateway {
             input_tokens: fit.tokens,
             chain,
             upstream: Arc::new(upstream),
-            cache_key,
+            cache_keys,
+            cache_policy,
+            vector,
             cache,
             cached,
+            flight: Mutex::new(flight),
+            shadow,
+            gateway_tools,
             pii_detected: verdict.pii_detected,
             origin,
             format,
@@ -421,11 +494,16 @@ impl Gateway {
             self.record(p, &answer, None);
             return Ok(answer);
         }
+        if let Some(answer) = self.follow(p).await {
+            self.record(p, &answer, None);
+            return Ok(answer);
+        }
         let mut last_error: Option<ProviderError> = None;
         let mut client_error: Option<ProviderError> = None;
         let mut all_saturated = true;
         for handle in &p.chain {
-            match call::complete_with_retries(handle, &p.upstream).await {
+            let mut tools_used = Vec::new();
+            match self.call_with_tools(p, handle, &mut tools_used).await {
                 Ok(c) => {
                     let (c, format_valid) = self.conform(p, handle, c).await;
                     let verdict = self
@@ -450,21 +528,22 @@ impl Gateway {
                         usage,
                         estimated,
                         cache: p.cache,
+                        similarity: None,
                         guardrail_output_pass: verdict.passed,
                         continued_from: None,
                         tool_calls: c.tool_calls,
+                        tools_used,
                         pii_detected: p.pii_detected.clone(),
                         format_valid,
                         latency_ms: ms_since(p.started),
                         ttft_ms: None,
                     };
-                    if verdict.passed {
-                        self.store(p, &answer);
-                    } else {
+                    if !verdict.passed {
                         tracing::warn!(request_id = %p.request_id, reason = ?verdict.reason, "output guardrail replaced an answer");
                         answer.text = SAFE_MESSAGE.into();
                         answer.finish_reason = "content_filter".into();
                     }
+                    self.store(p, &answer);
                     self.record(p, &answer, None);
                     return Ok(answer);
                 }
@@ -487,7 +566,11 @@ impl Gateway {
             return Err(err);
         }
         if let Some(stale) = self.stale_answer(p).await {
-            let answer = self.answer_from_cache(p, &stale, CacheStatus::Stale);
+            let hit = CacheHit {
+                answer: stale,
+                similarity: 1.0,
+            };
+            let answer = self.answer_from_cache(p, &hit, CacheStatus::Stale);
             self.record(p, &answer, last_error.as_ref().map(ToString::to_string));
             return Ok(answer);
         }
@@ -544,21 +627,9 @@ impl Gateway {
         }
     }
 
-    /// An expired cached answer, the last resort before 503.
-    async fn stale_answer(&self, p: &Prepared) -> Option<CachedAnswer> {
-        let key = p.cache_key.clone()?;
-        let lookup = self.services.cache.send(CacheLookup {
-            key,
-            allow_stale: true,
-        });
-        tokio::time::timeout(CACHE_WAIT, lookup)
-            .await
-            .ok()?
-            .ok()
-            .flatten()
-    }
-
-    fn answer_from_cache(&self, p: &Prepared, hit: &CachedAnswer, cache: CacheStatus) -> Answer {
+    fn answer_from_cache(&self, p: &Prepared, hit: &CacheHit, cache: CacheStatus) -> Answer {
+        let similarity = Some(hit.similarity);
+        let hit = &hit.answer;
         Answer {
             request_id: p.request_id.clone(),
             text: hit.text.clone(),
@@ -569,9 +640,11 @@ impl Gateway {
             estimated: false,
             cost_usd: 0.0,
             cache,
+            similarity,
             guardrail_output_pass: true,
             continued_from: None,
             tool_calls: None,
+            tools_used: Vec::new(),
             pii_detected: p.pii_detected.clone(),
             format_valid: p
                 .format
@@ -579,27 +652,6 @@ impl Gateway {
                 .then(|| p.format.validate(&hit.text).is_ok()),
             latency_ms: ms_since(p.started),
             ttft_ms: None,
-        }
-    }
-
-    /// Stores a good answer under the request's key.
-    fn store(&self, p: &Prepared, a: &Answer) {
-        if let Some(key) = &p.cache_key
-            && a.guardrail_output_pass
-            && a.tool_calls.is_none()
-            && matches!(a.finish_reason.as_str(), "stop" | "length")
-        {
-            self.services.cache.do_send(CacheStore {
-                key: key.clone(),
-                answer: CachedAnswer {
-                    text: a.text.clone(),
-                    model: a.model.clone(),
-                    finish_reason: a.finish_reason.clone(),
-                    usage: a.usage,
-                    stored_at: std::time::SystemTime::now(),
-                    stale: false,
-                },
-            });
         }
     }
 
@@ -618,8 +670,14 @@ impl Gateway {
     /// Cost, eval and the request log line for a finished request; the key's output tokens and
     /// spend; the model's token calibration.
     pub fn record(&self, p: &Prepared, a: &Answer, error: Option<String>) {
-        let cache_hit = matches!(a.cache, CacheStatus::Hit | CacheStatus::Stale);
-        if let Some(key) = &p.caller {
+        let cache_hit = matches!(
+            a.cache,
+            CacheStatus::Hit | CacheStatus::Stale | CacheStatus::Shared
+        );
+        self.prompts
+            .observe(&p.origin.template, &p.origin.version, error.is_some());
+        // A shadow run is the gateway's own experiment: never charged to the caller's key.
+        if let Some(key) = p.caller.as_ref().filter(|_| !p.shadow) {
             // Output tokens, and the input the admission estimate missed.
             let missed = if cache_hit {
                 0
@@ -642,7 +700,11 @@ impl Gateway {
         }
         self.push_usage(RecordUsage {
             request_id: p.request_id.clone(),
-            user: p.user.clone(),
+            user: if p.shadow {
+                "shadow".into()
+            } else {
+                p.user.clone()
+            },
             model: if cache_hit {
                 "cache".into()
             } else {
@@ -664,6 +726,7 @@ impl Gateway {
             error: error.clone(),
             cache_hit,
             guardrail_output_pass: a.guardrail_output_pass,
+            cost_usd: a.cost_usd,
         });
         tracing::info!(
             request_id = %p.request_id,
@@ -676,6 +739,8 @@ impl Gateway {
             output_tokens = a.usage.completion_tokens,
             latency_ms = a.latency_ms,
             cache = a.cache.as_str(),
+            cache_similarity = a.similarity,
+            shadow = p.shadow,
             guardrail_input_pass = true,
             guardrail_output_pass = a.guardrail_output_pass,
             cost_usd = a.cost_usd,
@@ -687,6 +752,8 @@ impl Gateway {
     /// Eval and the log line for a request that produced no answer.
     pub fn record_failure(&self, p: &Prepared, err: &dyn std::fmt::Display) {
         let latency_ms = ms_since(p.started);
+        self.prompts
+            .observe(&p.origin.template, &p.origin.version, true);
         self.push_eval(RecordEval {
             request_id: p.request_id.clone(),
             template: p.origin.template.clone(),
@@ -698,6 +765,7 @@ impl Gateway {
             error: Some(err.to_string()),
             cache_hit: false,
             guardrail_output_pass: true,
+            cost_usd: 0.0,
         });
         tracing::warn!(request_id = %p.request_id, user_id = %p.user, latency_ms, error = %err, "request failed");
     }
@@ -777,22 +845,6 @@ pub fn estimate_usage(model: &str, messages: &[ChatMessage], text: &str) -> Usag
     )
 }
 
-fn ms_since(t: Instant) -> f64 {
+pub(crate) fn ms_since(t: Instant) -> f64 {
     (t.elapsed().as_secs_f64() * 1e6).round() / 1e3
-}
-
-/// The exact-match key: everything that changes the answer, in a canonical JSON text.
-fn cache_key(model: &str, origin: &Origin, req: &UpstreamRequest) -> String {
-    json!({
-        "model": model,
-        "template": origin.template,
-        "version": origin.version,
-        "messages": req.messages,
-        "max_tokens": req.max_tokens,
-        "temperature": req.temperature,
-        "top_p": req.top_p,
-        "stop": req.stop,
-        "extra": req.extra,
-    })
-    .to_string()
 }

@@ -22,7 +22,7 @@ use super::{
 use crate::{
     actors::{
         cost::price,
-        messages::{Lease, PaceRefused, ProviderHandle},
+        messages::{CacheHit, Lease, PaceRefused, ProviderHandle},
     },
     config::MidStreamFailure,
     error::{GatewayError, ProviderError},
@@ -105,6 +105,8 @@ pub struct StreamRelay {
     client_error: Option<ProviderError>,
     queue: VecDeque<RelayEvent>,
     finished: bool,
+    /// Whether an identical request in flight was waited for already.
+    followed: bool,
 }
 
 impl StreamRelay {
@@ -131,6 +133,7 @@ impl StreamRelay {
             client_error: None,
             queue: VecDeque::new(),
             finished: false,
+            followed: false,
         };
         if let Some(hit) = relay.p.cached.take() {
             let answer = relay.gw.answer_from_cache(&relay.p, &hit, CacheStatus::Hit);
@@ -160,6 +163,39 @@ impl StreamRelay {
             }
             if self.finished {
                 return None;
+            }
+            if !self.p.gateway_tools.is_empty() {
+                // The gateway runs tools between model calls: the whole exchange is answered
+                // first, then replayed as a stream.
+                self.finished = true;
+                match self.gw.complete(&self.p).await {
+                    Ok(answer) => {
+                        let model: Arc<str> = Arc::from(answer.model.as_str());
+                        for piece in answer.text.split_inclusive(' ') {
+                            self.queue.push_back(RelayEvent::Delta {
+                                model: model.clone(),
+                                text: piece.to_string(),
+                            });
+                        }
+                        if let Some(calls) = answer.tool_calls.clone() {
+                            self.queue.push_back(RelayEvent::ToolCalls {
+                                model,
+                                calls: indexed(calls),
+                            });
+                        }
+                        self.queue.push_back(RelayEvent::Done(Box::new(answer)));
+                    }
+                    Err(e) => self.queue.push_back(RelayEvent::Failed(e)),
+                }
+                continue;
+            }
+            if !self.followed {
+                self.followed = true;
+                if let Some(answer) = self.gw.follow(&self.p).await {
+                    self.p.cache = CacheStatus::Shared;
+                    self.replay(answer, None);
+                    continue;
+                }
             }
             if self.active.is_none()
                 && let Some(at) = self.retry_at
@@ -428,9 +464,13 @@ impl StreamRelay {
             && let Some(stale) = self.gw.stale_answer(&self.p).await
         {
             self.p.cache = CacheStatus::Stale;
+            let hit = CacheHit {
+                answer: stale,
+                similarity: 1.0,
+            };
             let answer = self
                 .gw
-                .answer_from_cache(&self.p, &stale, CacheStatus::Stale);
+                .answer_from_cache(&self.p, &hit, CacheStatus::Stale);
             let err = self.last_error.as_ref().map(ToString::to_string);
             self.replay(answer, err);
             return;
@@ -456,10 +496,14 @@ impl StreamRelay {
     /// A cached answer replayed as a stream (a hit, or a stale answer after `error`).
     fn replay(&mut self, answer: Answer, error: Option<String>) {
         self.gw.record(&self.p, &answer, error);
-        self.queue.push_back(RelayEvent::Delta {
-            model: Arc::from(answer.model.as_str()),
-            text: answer.text.clone(),
-        });
+        // Word-sized chunks, as a model would send them.
+        let model: Arc<str> = Arc::from(answer.model.as_str());
+        for piece in answer.text.split_inclusive(' ') {
+            self.queue.push_back(RelayEvent::Delta {
+                model: model.clone(),
+                text: piece.to_string(),
+            });
+        }
         self.queue.push_back(RelayEvent::Done(Box::new(answer)));
         self.finished = true;
     }
@@ -496,9 +540,11 @@ impl StreamRelay {
             estimated,
             cost_usd: (cost * 1e8).round() / 1e8,
             cache: self.p.cache,
+            similarity: None,
             guardrail_output_pass,
             continued_from: self.continued_from.clone(),
             tool_calls: None,
+            tools_used: Vec::new(),
             pii_detected: self.p.pii_detected.clone(),
             // Streams cannot be retried once sent: the answer is only checked and flagged.
             format_valid: (self.p.format.expects_json() && !self.tool_calls)
@@ -526,6 +572,23 @@ impl Drop for StreamRelay {
         // A cancelled attempt says nothing about the provider's health: no outcome is reported.
         // Dropping it aborts the upstream task, which closes the upstream connection.
         drop(self.active.take());
+    }
+}
+
+/// Whole tool calls as stream deltas: each with its `index`.
+fn indexed(calls: serde_json::Value) -> serde_json::Value {
+    match calls {
+        serde_json::Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut c)| {
+                if let Some(obj) = c.as_object_mut() {
+                    obj.insert("index".into(), i.into());
+                }
+                c
+            })
+            .collect(),
+        other => other,
     }
 }
 

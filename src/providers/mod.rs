@@ -21,7 +21,7 @@ use crate::{
 };
 
 /// What the gateway asks of an upstream, after guardrails and templating.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct UpstreamRequest {
     /// The conversation.
     pub messages: Vec<ChatMessage>,

@@ -12,17 +12,49 @@ pub const TEST_ENV: [(&str, &str); 1] = [("UPSTREAM_KEY", "sk-test-key")];
 pub struct TestGateway {
     /// e.g. `http://127.0.0.1:PORT`
     pub url: String,
+    /// The data directory (a fresh temporary one unless the TOML names one).
+    pub data_dir: std::path::PathBuf,
     handle: ServerHandle,
+    owns_data: bool,
+}
+
+/// A fresh, empty temporary directory.
+pub fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sluice-{tag}-{:016x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The embedding model folder (fetched by scripts/fetch_model.sh, which the test command runs).
+pub fn model_dir() -> String {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/models/all-MiniLM-L6-v2");
+    assert!(
+        std::path::Path::new(dir).join("model.safetensors").exists(),
+        "the embedding model is missing: run scripts/fetch_model.sh (scripts/test.sh does)"
+    );
+    dir.to_string()
 }
 
 impl TestGateway {
     /// Starts a gateway from TOML (its `[server] listen` is ignored: port 0 is used).
     pub fn start(toml: &str) -> TestGateway {
         // Tests of the edge write their own [auth]; the others run without keys on loopback.
-        let toml = if toml.contains("[auth]") {
+        let mut toml = if toml.contains("[auth]") {
             toml.to_string()
         } else {
             format!("{toml}\n[auth]\nenabled = false\n")
+        };
+        // Tests that do not ask for embeddings run without the model (faster start).
+        if !toml.contains("[embeddings]") {
+            toml.push_str("\n[embeddings]\nbackend = \"off\"\n");
+        }
+        let owns_data = !toml.contains("[store]");
+        let data_dir = if owns_data {
+            let dir = temp_dir("data");
+            toml.push_str(&format!("\n[store]\ndata_dir = {:?}\n", dir.display().to_string()));
+            dir
+        } else {
+            std::path::PathBuf::new()
         };
         let config = Config::from_toml(&toml, &TEST_ENV)
             .unwrap_or_else(|e| panic!("test config invalid: {e}"))
@@ -42,7 +74,9 @@ impl TestGateway {
         let (addr, handle) = rx.recv().expect("gateway failed to start");
         TestGateway {
             url: format!("http://{addr}"),
+            data_dir,
             handle,
+            owns_data,
         }
     }
 
@@ -87,6 +121,9 @@ impl TestGateway {
 impl Drop for TestGateway {
     fn drop(&mut self) {
         drop(self.handle.stop(false));
+        if self.owns_data {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
     }
 }
 
