@@ -58,7 +58,8 @@ impl UpstreamRequest {
 pub enum ProviderEvent {
     /// New answer text.
     Delta(String),
-    /// A `delta.tool_calls` fragment of an OpenAI-format stream, passed through as it is.
+    /// A `delta.tool_calls` fragment in OpenAI's shape: passed through from OpenAI-format
+    /// streams, translated from Anthropic `tool_use` blocks.
     ToolCalls(Value),
 }
 
@@ -71,7 +72,8 @@ pub struct Completion {
     pub finish_reason: String,
     /// Usage as reported by the upstream, if it did.
     pub usage: Option<Usage>,
-    /// Tool calls of an OpenAI-format answer, passed through as they are.
+    /// Tool calls in OpenAI's `message.tool_calls` shape (passed through from OpenAI-format
+    /// answers, translated from Anthropic `tool_use` blocks).
     pub tool_calls: Option<Value>,
 }
 
@@ -284,6 +286,9 @@ struct StreamDecoder {
     prompt_tokens: Option<u64>,
     usage: Option<Usage>,
     done: bool,
+    /// Anthropic block index of each `tool_use` block so far, in order: the position is the
+    /// OpenAI tool-call index.
+    tool_blocks: Vec<u64>,
 }
 
 impl StreamDecoder {
@@ -294,6 +299,7 @@ impl StreamDecoder {
             prompt_tokens: None,
             usage: None,
             done: false,
+            tool_blocks: Vec::new(),
         }
     }
 

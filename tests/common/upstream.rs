@@ -70,6 +70,23 @@ pub enum Step {
     /// (`finish_reason: "tool_calls"`); streamed as OpenAI does, the arguments
     /// in two fragments.
     ToolCall { name: String, arguments: String },
+    /// Anthropic only: the model says `text` (no text block when empty), then
+    /// calls each of `calls` (`stop_reason: "tool_use"`). Streamed as Anthropic
+    /// does: a text block, then per call a `tool_use` block whose input arrives
+    /// as an empty and then three `input_json_delta` fragments. Output tokens =
+    /// words of `text` + 5 per call.
+    ToolUse { text: String, calls: Vec<ToolUse> },
+}
+
+/// One `tool_use` block of a [`Step::ToolUse`] answer.
+#[derive(Clone, Debug)]
+pub struct ToolUse {
+    /// The block id (`toolu_...`).
+    pub id: String,
+    /// The tool called.
+    pub name: String,
+    /// The input object as JSON text; streamed in fragments of this exact text.
+    pub input: String,
 }
 
 impl Step {
@@ -78,6 +95,18 @@ impl Step {
         Step::Reply {
             text: text.into(),
             chunk_delay_ms: 0,
+        }
+    }
+
+    /// An Anthropic answer calling one tool, with optional leading text.
+    pub fn tool_use(text: &str, id: &str, name: &str, input: &str) -> Step {
+        Step::ToolUse {
+            text: text.into(),
+            calls: vec![ToolUse {
+                id: id.into(),
+                name: name.into(),
+                input: input.into(),
+            }],
         }
     }
 }
@@ -415,6 +444,7 @@ async fn play(mut step: Step, ctx: &RequestCtx, shared: Arc<Shared>) -> HttpResp
             }
         }
         Step::ToolCall { name, arguments } => tool_call_response(ctx, &name, &arguments),
+        Step::ToolUse { text, calls } => tool_use_response(ctx, &text, &calls, shared),
         Step::Hang { text } => {
             if ctx.stream {
                 let first = text.split_whitespace().next().unwrap_or("").to_owned();
@@ -472,6 +502,116 @@ fn tool_call_response(ctx: &RequestCtx, name: &str, arguments: &str) -> HttpResp
     HttpResponse::Ok()
         .content_type("text/event-stream")
         .body(body)
+}
+
+/// An Anthropic answer of optional text and `tool_use` blocks, streamed or not.
+fn tool_use_response(
+    ctx: &RequestCtx,
+    text: &str,
+    calls: &[ToolUse],
+    shared: Arc<Shared>,
+) -> HttpResponse {
+    if ctx.provider != Provider::Anthropic {
+        return error_response(
+            ctx.provider,
+            400,
+            None,
+            "invalid_request_error",
+            "Step::ToolUse is Anthropic-only; use Step::ToolCall for OpenAI",
+        );
+    }
+    let output_tokens = word_count(text) + 5 * calls.len() as u64;
+    if !ctx.stream {
+        let mut content = Vec::new();
+        if !text.is_empty() {
+            content.push(serde_json::json!({"type": "text", "text": text}));
+        }
+        for c in calls {
+            let input: Value = serde_json::from_str(&c.input).expect("ToolUse input is JSON");
+            content.push(
+                serde_json::json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input}),
+            );
+        }
+        let body = serde_json::json!({
+            "id": ctx.id, "type": "message", "role": "assistant", "model": ctx.model,
+            "content": content, "stop_reason": "tool_use", "stop_sequence": null,
+            "usage": {"input_tokens": ctx.prompt_tokens, "output_tokens": output_tokens},
+        });
+        return HttpResponse::Ok().json(body);
+    }
+    let event = |name: &str, data: Value| (0, named_event(name, &data.to_string()));
+    let mut events = vec![event(
+        "message_start",
+        serde_json::json!({"type": "message_start", "message": {
+            "id": ctx.id, "type": "message", "role": "assistant", "model": ctx.model,
+            "content": [], "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": ctx.prompt_tokens, "output_tokens": 1}}}),
+    )];
+    let mut index = 0;
+    if !text.is_empty() {
+        events.push(event(
+            "content_block_start",
+            serde_json::json!({"type": "content_block_start", "index": index,
+                               "content_block": {"type": "text", "text": ""}}),
+        ));
+        for w in word_chunks(text) {
+            events.push(event(
+                "content_block_delta",
+                serde_json::json!({"type": "content_block_delta", "index": index,
+                                   "delta": {"type": "text_delta", "text": w}}),
+            ));
+        }
+        events.push(event(
+            "content_block_stop",
+            serde_json::json!({"type": "content_block_stop", "index": index}),
+        ));
+        index += 1;
+    }
+    for c in calls {
+        events.push(event(
+            "content_block_start",
+            serde_json::json!({"type": "content_block_start", "index": index,
+                               "content_block": {"type": "tool_use", "id": c.id, "name": c.name, "input": {}}}),
+        ));
+        events.push(event("ping", serde_json::json!({"type": "ping"})));
+        let mut fragments = vec![String::new()];
+        fragments.extend(thirds(&c.input));
+        for partial in fragments {
+            events.push(event(
+                "content_block_delta",
+                serde_json::json!({"type": "content_block_delta", "index": index,
+                                   "delta": {"type": "input_json_delta", "partial_json": partial}}),
+            ));
+        }
+        events.push(event(
+            "content_block_stop",
+            serde_json::json!({"type": "content_block_stop", "index": index}),
+        ));
+        index += 1;
+    }
+    events.push(event(
+        "message_delta",
+        serde_json::json!({"type": "message_delta",
+                           "delta": {"stop_reason": "tool_use", "stop_sequence": null},
+                           "usage": {"output_tokens": output_tokens}}),
+    ));
+    events.push(event(
+        "message_stop",
+        serde_json::json!({"type": "message_stop"}),
+    ));
+    streaming(
+        "text/event-stream",
+        EventStream::new(events, Ending::Done, shared),
+    )
+}
+
+/// `s` in three pieces split at char boundaries (some empty when `s` is very short).
+fn thirds(s: &str) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len().div_ceil(3).max(1);
+    let mut pieces: Vec<String> = chars.chunks(n).map(|c| c.iter().collect()).collect();
+    pieces.resize(3, String::new());
+    pieces
 }
 
 /// Counts whitespace-separated words in all prompt texts of a request.
