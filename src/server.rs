@@ -6,17 +6,17 @@ use actix_web::{App, HttpServer, dev::Server, middleware, web};
 
 use crate::{
     actors::supervisor::Supervisor,
+    cache::flight::Flights,
     config::{self, Config, ProviderKind},
     edge::{self, keys::KeyStore},
+    embed::Embeddings,
     http::{self, AppState},
     pipeline::Gateway,
-    cache::flight::Flights,
-    embed::Embeddings,
     prompts::{PromptError, PromptRouter},
     retrieval::{Retriever, ToolSearch},
-    tools::ToolRegistry,
     store::{Store, StoreError},
     tokens,
+    tools::ToolRegistry,
 };
 
 /// Why the server could not start.

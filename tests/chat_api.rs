@@ -340,16 +340,13 @@ async fn seed_chat_api_templates_guardrails_and_stream() {
     let missing = gw
         .post(
             "/v1/chat",
-            &json!({"query": "q", "user_id": "u3", "template": "rag_answer"}),
+            &json!({"query": "q", "user_id": "u3", "template": "code_review"}),
         )
         .await;
     assert_eq!(missing.status(), 400);
     let v: Value = missing.json().await.unwrap();
     assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("`context`"),
+        v["error"]["message"].as_str().unwrap().contains("`code`"),
         "{v}"
     );
 

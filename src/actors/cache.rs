@@ -190,7 +190,6 @@ impl CacheActor {
         }));
     }
 
-
     fn count_hit(&mut self, namespace: &str, saved: f64, semantic: bool) {
         self.hits += 1;
         self.saved_usd += saved;

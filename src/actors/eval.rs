@@ -179,7 +179,10 @@ impl EvalActor {
         }
         if self
             .answered
-            .insert(r.request_id.clone(), (r.template.clone(), r.version.clone()))
+            .insert(
+                r.request_id.clone(),
+                (r.template.clone(), r.version.clone()),
+            )
             .is_none()
         {
             self.answered_order.push_back(r.request_id.clone());

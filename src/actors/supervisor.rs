@@ -114,7 +114,11 @@ impl Supervisor {
         let guardrails = Guardrails::start(guardrail_threads, rules, guard_stats.clone());
         let cache_health = Arc::new(CacheHealth::default());
         let cache = {
-            let (cfg, s, h) = (config.cache.clone(), cache_stats.clone(), cache_health.clone());
+            let (cfg, s, h) = (
+                config.cache.clone(),
+                cache_stats.clone(),
+                cache_health.clone(),
+            );
             actix::Supervisor::start(move |_| CacheActor::new(&cfg, h, s))
         };
         let cost_inbox = Arc::new(Inbox::new(INBOX_NUDGE));

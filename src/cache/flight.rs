@@ -5,7 +5,13 @@
 //! [`Follow`] that resolves to the leader's value. A leader that fails or is dropped (client gone,
 //! error) publishes nothing: its followers then go on by themselves.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use parking_lot::Mutex;
 use tokio::sync::watch;
@@ -15,12 +21,20 @@ type Slot<T> = watch::Sender<Option<Arc<T>>>;
 /// The flights in progress, by key.
 pub struct Flights<T> {
     inflight: Arc<Mutex<HashMap<String, Slot<T>>>>,
+    counts: Arc<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    waiting: AtomicU64,
+    shared: AtomicU64,
 }
 
 impl<T> Default for Flights<T> {
     fn default() -> Self {
         Flights {
             inflight: Arc::new(Mutex::new(HashMap::new())),
+            counts: Arc::default(),
         }
     }
 }
@@ -42,6 +56,13 @@ pub struct Lead<T> {
 /// A follower's side.
 pub struct Follow<T> {
     rx: watch::Receiver<Option<Arc<T>>>,
+    counts: Arc<Counts>,
+}
+
+impl<T> Drop for Follow<T> {
+    fn drop(&mut self) {
+        self.counts.waiting.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl<T> Flights<T> {
@@ -49,7 +70,11 @@ impl<T> Flights<T> {
     pub fn join(&self, key: &str) -> Joined<T> {
         let mut map = self.inflight.lock();
         if let Some(tx) = map.get(key) {
-            return Joined::Follow(Follow { rx: tx.subscribe() });
+            self.counts.waiting.fetch_add(1, Ordering::Relaxed);
+            return Joined::Follow(Follow {
+                rx: tx.subscribe(),
+                counts: self.counts.clone(),
+            });
         }
         let (tx, _) = watch::channel(None);
         map.insert(key.to_string(), tx);
@@ -67,6 +92,15 @@ impl<T> Flights<T> {
     /// Whether none is in progress.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Flights in progress, followers waiting on them, and followers answered so far.
+    pub fn counts(&self) -> (usize, u64, u64) {
+        (
+            self.len(),
+            self.counts.waiting.load(Ordering::Relaxed),
+            self.counts.shared.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -95,10 +129,15 @@ impl<T> Follow<T> {
     pub async fn wait(mut self) -> Option<Arc<T>> {
         loop {
             if let Some(v) = self.rx.borrow_and_update().clone() {
+                self.counts.shared.fetch_add(1, Ordering::Relaxed);
                 return Some(v);
             }
             if self.rx.changed().await.is_err() {
-                return self.rx.borrow().clone();
+                let v = self.rx.borrow().clone();
+                if v.is_some() {
+                    self.counts.shared.fetch_add(1, Ordering::Relaxed);
+                }
+                return v;
             }
         }
     }
@@ -121,12 +160,16 @@ mod tests {
                 Joined::Lead(_) => panic!("later callers must follow"),
             })
             .collect();
-        assert!(matches!(flights.join("other"), Joined::Lead(_)));
+        let other = flights.join("other");
+        assert!(matches!(other, Joined::Lead(_)));
+        assert_eq!(flights.counts(), (2, 3, 0));
+        drop(other);
         lead.land(7);
         for f in followers {
             assert_eq!(*f.await.unwrap().unwrap(), 7);
         }
         assert!(flights.is_empty());
+        assert_eq!(flights.counts(), (0, 0, 3));
         // A new flight starts once the last one landed.
         assert!(matches!(flights.join("k"), Joined::Lead(_)));
     }

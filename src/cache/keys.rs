@@ -149,9 +149,16 @@ mod tests {
     #[test]
     fn namespace_covers_system_prompt_history_params_and_scope() {
         let base = keys(&req(&[(Role::User, "hi")], None));
-        let sys = keys(&req(&[(Role::System, "be terse"), (Role::User, "hi")], None));
+        let sys = keys(&req(
+            &[(Role::System, "be terse"), (Role::User, "hi")],
+            None,
+        ));
         let hist = keys(&req(
-            &[(Role::User, "a"), (Role::Assistant, "b"), (Role::User, "hi")],
+            &[
+                (Role::User, "a"),
+                (Role::Assistant, "b"),
+                (Role::User, "hi"),
+            ],
             None,
         ));
         let temp = keys(&req(&[(Role::User, "hi")], Some(0.7)));
@@ -175,10 +182,23 @@ mod tests {
 
     #[test]
     fn no_question_no_key() {
-        assert!(cache_keys(SCOPE, &req(&[(Role::Assistant, "x")], None), None, &Value::Null).is_none());
+        assert!(
+            cache_keys(
+                SCOPE,
+                &req(&[(Role::Assistant, "x")], None),
+                None,
+                &Value::Null
+            )
+            .is_none()
+        );
         assert!(cache_keys(SCOPE, &req(&[(Role::User, "  ")], None), None, &Value::Null).is_none());
-        let t = cache_keys(SCOPE, &req(&[(Role::User, "rendered")], None), Some("q"), &Value::Null)
-            .unwrap();
+        let t = cache_keys(
+            SCOPE,
+            &req(&[(Role::User, "rendered")], None),
+            Some("q"),
+            &Value::Null,
+        )
+        .unwrap();
         assert_eq!(t.question, "q");
     }
 }

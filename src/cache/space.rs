@@ -27,7 +27,8 @@ impl SpaceIndex {
             SpaceIndex::Flat(items) => {
                 items.push((id, vector.to_vec()));
                 if items.len() > FLAT_LIMIT {
-                    let mut graph = VectorIndex::new(vector.len(), items.len() * 2, IndexParams::default());
+                    let mut graph =
+                        VectorIndex::new(vector.len(), items.len() * 2, IndexParams::default());
                     let mut ok = true;
                     for (i, v) in items.iter() {
                         if let Err(e) = graph.insert(*i, v) {

@@ -232,7 +232,11 @@ pub(super) fn validate_embeddings(
             let threads = raw.threads.unwrap_or(1);
             let max_batch = raw.max_batch.unwrap_or(32);
             let queue = raw.queue.unwrap_or(1024);
-            for (k, v) in [("threads", threads), ("max_batch", max_batch), ("queue", queue)] {
+            for (k, v) in [
+                ("threads", threads),
+                ("max_batch", max_batch),
+                ("queue", queue),
+            ] {
                 if v == 0 {
                     errs.push(format!("embeddings.{k} must be at least 1"));
                 }
@@ -359,7 +363,9 @@ pub(super) fn validate_prompts(raw: Vec<RawPrompt>, errs: &mut Vec<String>) -> V
             .iter()
             .any(|o| o.template == p.template && o.version == p.version)
         {
-            errs.push(format!("{key} is defined twice; give each version its own label"));
+            errs.push(format!(
+                "{key} is defined twice; give each version its own label"
+            ));
         }
         let response_format = p
             .response_format

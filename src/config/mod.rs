@@ -10,13 +10,13 @@ use serde::Deserialize;
 mod edge;
 mod knowledge;
 
-pub use knowledge::{
-    CacheScope, DEFAULT_SIMILARITY, EmbeddingBackend, EmbeddingsConfig, ExperimentConfig,
-    PromptConfig, RetrievalConfig, SemanticConfig, StoreConfig, ToolsConfig,
-};
 pub use edge::{
     AuthConfig, CorsConfig, GuardrailConfig, KeyConfig, KeyHash, Limits, check_exposure, hash_key,
     hex,
+};
+pub use knowledge::{
+    CacheScope, DEFAULT_SIMILARITY, EmbeddingBackend, EmbeddingsConfig, ExperimentConfig,
+    PromptConfig, RetrievalConfig, SemanticConfig, StoreConfig, ToolsConfig,
 };
 
 /// The copy of `config.toml` compiled into the binary, used when no file is found.

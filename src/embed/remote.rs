@@ -34,7 +34,10 @@ impl RemoteEmbedder {
     }
 
     /// As [`RemoteEmbedder::embed`], with the upstream's `usage.prompt_tokens`.
-    pub async fn embed_counted(&self, texts: &[String]) -> Result<(Vec<Vec<f32>>, u64), EmbedError> {
+    pub async fn embed_counted(
+        &self,
+        texts: &[String],
+    ) -> Result<(Vec<Vec<f32>>, u64), EmbedError> {
         let mut req = self
             .client
             .post(&self.url)
@@ -53,7 +56,10 @@ impl RemoteEmbedder {
             .map_err(|e| EmbedError::Remote(format!("unreadable answer from {}: {e}", self.url)))?;
         if !status.is_success() {
             let msg = body["error"]["message"].as_str().unwrap_or("no message");
-            return Err(EmbedError::Remote(format!("{} answered {status}: {msg}", self.url)));
+            return Err(EmbedError::Remote(format!(
+                "{} answered {status}: {msg}",
+                self.url
+            )));
         }
         let tokens = body["usage"]["prompt_tokens"].as_u64().unwrap_or(0);
         Ok((parse(&body, texts.len())?, tokens))

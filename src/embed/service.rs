@@ -70,7 +70,11 @@ impl Embeddings {
                 base_url,
                 api_key,
                 model,
-            } => Backend::Remote(RemoteEmbedder::new(base_url, api_key.clone(), model.clone())),
+            } => Backend::Remote(RemoteEmbedder::new(
+                base_url,
+                api_key.clone(),
+                model.clone(),
+            )),
             EmbeddingBackend::Off => Backend::Off("embeddings.backend = \"off\"".into()),
         };
         Arc::new(Embeddings {
@@ -130,9 +134,9 @@ impl Embeddings {
         match tokio::time::timeout(self.timeout, self.embed(vec![text])).await {
             Err(_) => Err(EmbedFailure::Timeout),
             Ok(Err(e)) => Err(EmbedFailure::Failed(e)),
-            Ok(Ok(mut v)) => v
-                .pop()
-                .ok_or(EmbedFailure::Failed(EmbedError::Inference("no vector".into()))),
+            Ok(Ok(mut v)) => v.pop().ok_or(EmbedFailure::Failed(EmbedError::Inference(
+                "no vector".into(),
+            ))),
         }
     }
 

@@ -75,7 +75,18 @@ pub async fn cache_stats(state: web::Data<AppState>) -> Result<HttpResponse, Gat
         .send(GetCacheStats)
         .await
         .map_err(mailbox)?;
-    Ok(HttpResponse::Ok().json(json!({"enabled": state.gateway.config.cache.enabled, "stats": s})))
+    let (in_flight, followers_waiting, followers_served) = state.gateway.flights.counts();
+    Ok(HttpResponse::Ok().json(json!({
+        "enabled": state.gateway.config.cache.enabled,
+        "semantic": state.gateway.config.cache.semantic.enabled && state.gateway.embeddings.enabled(),
+        "embeddings": state.gateway.embeddings.status(),
+        "stats": s,
+        "single_flight": {
+            "in_flight": in_flight,
+            "followers_waiting": followers_waiting,
+            "followers_served": followers_served,
+        },
+    })))
 }
 
 /// Quality records per template, version and model.

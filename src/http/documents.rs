@@ -32,7 +32,10 @@ pub async fn create(
 ) -> Result<HttpResponse, GatewayError> {
     let body = read_body(&req, payload, state.gateway.config.server.max_body_bytes).await?;
     let doc: NewDocument = serde_json::from_slice(&body).map_err(|e| {
-        GatewayError::invalid(format!("Request body does not match the document schema: {e}"), None)
+        GatewayError::invalid(
+            format!("Request body does not match the document schema: {e}"),
+            None,
+        )
     })?;
     let info = state
         .gateway

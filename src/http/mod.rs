@@ -315,7 +315,10 @@ pub async fn stream_relay(
     mut encode: impl FnMut(RelayEvent) -> Vec<sse::Event> + 'static,
 ) -> HttpResponse {
     let id = prepared.request_id.clone();
-    let similarity = prepared.cached.as_ref().map(|h| format!("{:.4}", h.similarity));
+    let similarity = prepared
+        .cached
+        .as_ref()
+        .map(|h| format!("{:.4}", h.similarity));
     let mut relay = StreamRelay::new(gw.clone(), prepared);
     let first = match tokio::time::timeout(STATUS_WAIT, relay.next()).await {
         // The request-id middleware adds `x-request-id` to this response too.

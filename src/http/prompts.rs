@@ -25,7 +25,10 @@ async fn json_body<T: serde::de::DeserializeOwned>(
 ) -> Result<T, GatewayError> {
     let body = read_body(req, payload, state.gateway.config.server.max_body_bytes).await?;
     serde_json::from_slice(&body).map_err(|e| {
-        GatewayError::invalid(format!("Request body does not match the {what} schema: {e}"), None)
+        GatewayError::invalid(
+            format!("Request body does not match the {what} schema: {e}"),
+            None,
+        )
     })
 }
 
@@ -255,10 +258,16 @@ pub async fn feedback(
 ) -> Result<HttpResponse, GatewayError> {
     let f: Feedback = json_body(&req, payload, &state, "feedback").await?;
     if !(1..=5).contains(&f.rating) {
-        return Err(GatewayError::invalid("`rating` must be 1 to 5", Some("rating")));
+        return Err(GatewayError::invalid(
+            "`rating` must be 1 to 5",
+            Some("rating"),
+        ));
     }
     if f.comment.as_ref().is_some_and(|c| c.len() > 4000) {
-        return Err(GatewayError::invalid("`comment` is longer than 4000 bytes", Some("comment")));
+        return Err(GatewayError::invalid(
+            "`comment` is longer than 4000 bytes",
+            Some("comment"),
+        ));
     }
     let (template, version) = state
         .gateway

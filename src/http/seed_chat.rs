@@ -227,7 +227,12 @@ async fn retrieve(
     let started = std::time::Instant::now();
     match gw.retriever.retrieve(query).await {
         Ok(r) => {
-            tracing::info!(request_id, retrieval_ms = r.latency_ms, chunks = r.sources.len(), "retrieval");
+            tracing::info!(
+                request_id,
+                retrieval_ms = r.latency_ms,
+                chunks = r.sources.len(),
+                "retrieval"
+            );
             let context = if r.sources.is_empty() {
                 NO_CONTEXT.to_string()
             } else {

@@ -468,9 +468,7 @@ impl StreamRelay {
                 answer: stale,
                 similarity: 1.0,
             };
-            let answer = self
-                .gw
-                .answer_from_cache(&self.p, &hit, CacheStatus::Stale);
+            let answer = self.gw.answer_from_cache(&self.p, &hit, CacheStatus::Stale);
             let err = self.last_error.as_ref().map(ToString::to_string);
             self.replay(answer, err);
             return;

@@ -87,7 +87,10 @@ pub fn offer(
             list.extend(defs);
         }
         None => {
-            return Err(GatewayError::invalid("`tools` must be an array", Some("tools")));
+            return Err(GatewayError::invalid(
+                "`tools` must be an array",
+                Some("tools"),
+            ));
         }
     }
     Ok(names)

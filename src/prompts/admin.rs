@@ -144,7 +144,9 @@ impl PromptRouter {
         let mut check = minijinja::Environment::new();
         check
             .add_template_owned(v.key(), v.text.clone())
-            .map_err(|e| GatewayError::invalid(format!("`text` does not compile: {e}"), Some("text")))?;
+            .map_err(|e| {
+                GatewayError::invalid(format!("`text` does not compile: {e}"), Some("text"))
+            })?;
         let mut state = self.state.write();
         if state.find(template, &v.version).is_some() {
             return Err(GatewayError::Conflict(format!(
@@ -178,7 +180,9 @@ impl PromptRouter {
         self.put_active(template, &active)?;
         state.active.insert(template.to_string(), active.clone());
         tracing::info!(template, version, "prompt version activated");
-        Ok(json!({"template": template, "active": active.version, "previously_active": active.history}))
+        Ok(
+            json!({"template": template, "active": active.version, "previously_active": active.history}),
+        )
     }
 
     /// Returns `template` to its previous active version.
@@ -295,7 +299,11 @@ impl PromptRouter {
         }
         self.put_experiment(&next)?;
         *e = next.clone();
-        tracing::info!(experiment = name, rollout_pct = pct, "experiment rollout changed");
+        tracing::info!(
+            experiment = name,
+            rollout_pct = pct,
+            "experiment rollout changed"
+        );
         Ok(next)
     }
 

@@ -204,13 +204,14 @@ mod tests {
     fn assignment_is_stable_and_follows_the_rollout() {
         let users: Vec<String> = (0..2000).map(|i| format!("user-{i}")).collect();
         let share = |e: &Experiment| {
-            users
-                .iter()
-                .filter(|u| e.assign(u) == Arm::Variant)
-                .count() as f64
-                / users.len() as f64
+            users.iter().filter(|u| e.assign(u) == Arm::Variant).count() as f64 / users.len() as f64
         };
-        for (pct, lo, hi) in [(0, 0.0, 0.0), (10, 0.07, 0.13), (50, 0.45, 0.55), (100, 1.0, 1.0)] {
+        for (pct, lo, hi) in [
+            (0, 0.0, 0.0),
+            (10, 0.07, 0.13),
+            (50, 0.45, 0.55),
+            (100, 1.0, 1.0),
+        ] {
             let s = share(&exp(pct));
             assert!((lo..=hi).contains(&s), "rollout {pct}%: share {s}");
         }
@@ -238,7 +239,10 @@ mod tests {
         // one more failure: 4 of 101 = 3.96% < 4%; another: 5 of 102 = 4.9% >= 4%
         assert!(e.observe("v2", true).is_none());
         let reason = e.observe("v2", true).expect("rollback due");
-        assert!(reason.contains("5 of 102") && reason.contains("2 of 100"), "{reason}");
+        assert!(
+            reason.contains("5 of 102") && reason.contains("2 of 100"),
+            "{reason}"
+        );
     }
 
     #[test]

@@ -246,7 +246,9 @@ impl PromptRouter {
             .collect();
         let stored = store.prompt_versions()?;
         for d in defined {
-            if !models.contains(&d.model) {
+            // A built-in version's model is only a preference: without that model configured,
+            // the default route answers. A configured version must name a real one.
+            if d.origin == VersionOrigin::Config && !models.contains(&d.model) {
                 return Err(PromptError::Invalid(format!(
                     "prompt {} names model {:?}, which is neither a model nor a route",
                     d.key(),
@@ -310,12 +312,7 @@ impl PromptRouter {
     ) -> Result<Resolved, GatewayError> {
         let state = self.state.read();
         let unknown = || {
-            let known: Vec<String> = state
-                .versions
-                .values()
-                .flatten()
-                .map(|v| v.key())
-                .collect();
+            let known: Vec<String> = state.versions.values().flatten().map(|v| v.key()).collect();
             GatewayError::Template(format!(
                 "Unknown template `{template}`{}; known: {}",
                 version.map_or(String::new(), |v| format!(" version `{v}`")),
@@ -343,9 +340,7 @@ impl PromptRouter {
             });
         }
         let active = state.active.get(template).ok_or_else(unknown)?;
-        let found = state
-            .find(template, &active.version)
-            .ok_or_else(unknown)?;
+        let found = state.find(template, &active.version).ok_or_else(unknown)?;
         Ok(Resolved {
             version: found.clone(),
             experiment: None,
@@ -404,12 +399,16 @@ impl PromptRouter {
         };
         if let Some((name, value)) = rolled {
             let store = self.store.clone();
-            // Off the request path; the rollback is already in force in memory.
-            tokio::task::spawn_blocking(move || {
+            let write = move || {
                 if let Err(e) = store.put_prompt_state(&format!("experiment:{name}"), &value) {
                     tracing::error!(experiment = %name, error = %e, "cannot store the automatic rollback");
                 }
-            });
+            };
+            // Off the request path; the rollback is already in force in memory.
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(write)),
+                Err(_) => write(),
+            }
         }
     }
 

@@ -25,12 +25,18 @@ fn builtins_render_and_name_missing_variables() {
         .to_string();
     assert!(err.contains("`context`"), "{err}");
     let out = p
-        .render(&rag, &vars(&[("query", "What is RAG?"), ("context", "docs")]))
+        .render(
+            &rag,
+            &vars(&[("query", "What is RAG?"), ("context", "docs")]),
+        )
         .unwrap();
     assert!(out.contains("docs") && out.contains("What is RAG?"));
     // The first version is active until an admin says otherwise.
     assert_eq!(
-        p.resolve("general_chat", None, "u", "r").unwrap().version.version,
+        p.resolve("general_chat", None, "u", "r")
+            .unwrap()
+            .version
+            .version,
         "v1"
     );
     assert!(p.resolve("nope", None, "u", "r").is_err());
@@ -62,7 +68,10 @@ fn versions_and_decisions_survive_a_reload_and_are_never_overwritten() {
     assert_eq!(r.version.version, "v3");
     p2.rollback("general_chat").unwrap();
     assert_eq!(
-        p2.resolve("general_chat", None, "u", "r").unwrap().version.version,
+        p2.resolve("general_chat", None, "u", "r")
+            .unwrap()
+            .version
+            .version,
         "v1"
     );
     assert!(matches!(

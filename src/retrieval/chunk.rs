@@ -62,7 +62,9 @@ fn skip_space(chars: &[char], mut i: usize) -> usize {
 fn boundary(chars: &[char], start: usize, end: usize, slack: usize) -> usize {
     let floor = end.saturating_sub(slack).max(start + 1);
     let sentence = (floor..=end).rev().find(|&i| {
-        i > start && matches!(chars[i - 1], '.' | '!' | '?' | '\n') && chars.get(i).is_none_or(|c| c.is_whitespace())
+        i > start
+            && matches!(chars[i - 1], '.' | '!' | '?' | '\n')
+            && chars.get(i).is_none_or(|c| c.is_whitespace())
     });
     if let Some(i) = sentence {
         return i;
@@ -93,7 +95,10 @@ mod tests {
                 assert!(next.start > p.start, "chunks move on");
             }
         }
-        assert_eq!(pieces.last().map(|p| p.end), Some(text.trim_end().chars().count()));
+        assert_eq!(
+            pieces.last().map(|p| p.end),
+            Some(text.trim_end().chars().count())
+        );
         // Cuts land after a sentence where one is near.
         assert!(pieces[0].text.ends_with('.'), "{:?}", pieces[0].text);
     }
@@ -107,6 +112,10 @@ mod tests {
         assert!(pieces.iter().all(|p| p.end - p.start <= 100));
         assert_eq!(pieces.last().map(|p| p.end), Some(1000));
         let multibyte = "é".repeat(250);
-        assert!(chunk(&multibyte, 100, 10).iter().all(|p| p.text.chars().count() <= 100));
+        assert!(
+            chunk(&multibyte, 100, 10)
+                .iter()
+                .all(|p| p.text.chars().count() <= 100)
+        );
     }
 }

@@ -196,7 +196,10 @@ impl Retriever {
             ));
         }
         if text.trim().is_empty() {
-            return Err(GatewayError::invalid("`text` must not be empty", Some("text")));
+            return Err(GatewayError::invalid(
+                "`text` must not be empty",
+                Some("text"),
+            ));
         }
         if !metadata.is_object() {
             return Err(GatewayError::invalid(

@@ -23,7 +23,9 @@ const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_prompts_documents.sq
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The data directory cannot be created or opened.
-    #[error("cannot use the data directory {path}: {source}; set store.data_dir to a writable folder")]
+    #[error(
+        "cannot use the data directory {path}: {source}; set store.data_dir to a writable folder"
+    )]
     Dir {
         /// The directory.
         path: PathBuf,
@@ -40,7 +42,9 @@ pub enum StoreError {
     #[error("{0} already exists")]
     Exists(String),
     /// The database is newer than this binary.
-    #[error("the database has {found} migrations applied but this build knows {known}; run a newer Sluice")]
+    #[error(
+        "the database has {found} migrations applied but this build knows {known}; run a newer Sluice"
+    )]
     TooNew {
         /// Applied.
         found: usize,
@@ -112,7 +116,11 @@ impl Store {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
             let tx = conn.transaction()?;
             tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
+            tx.pragma_update(
+                None,
+                "user_version",
+                i64::try_from(i + 1).unwrap_or(i64::MAX),
+            )?;
             tx.commit()?;
             tracing::info!(migration = i + 1, "store migrated");
         }

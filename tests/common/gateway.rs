@@ -18,6 +18,19 @@ pub struct TestGateway {
     owns_data: bool,
 }
 
+/// Environment variables for a test config.
+struct PairsEnv(Vec<(String, String)>);
+
+impl sluice::config::Env for PairsEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    }
+}
+
 /// A fresh, empty temporary directory.
 pub fn temp_dir(tag: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("sluice-{tag}-{:016x}", rand::random::<u64>()));
@@ -38,6 +51,11 @@ pub fn model_dir() -> String {
 impl TestGateway {
     /// Starts a gateway from TOML (its `[server] listen` is ignored: port 0 is used).
     pub fn start(toml: &str) -> TestGateway {
+        Self::start_with_env(toml, &TEST_ENV)
+    }
+
+    /// As [`TestGateway::start`], reading `${VARS}` from `env`.
+    pub fn start_with_env(toml: &str, env: &[(&str, &str)]) -> TestGateway {
         // Tests of the edge write their own [auth]; the others run without keys on loopback.
         let mut toml = if toml.contains("[auth]") {
             toml.to_string()
@@ -51,12 +69,21 @@ impl TestGateway {
         let owns_data = !toml.contains("[store]");
         let data_dir = if owns_data {
             let dir = temp_dir("data");
-            toml.push_str(&format!("\n[store]\ndata_dir = {:?}\n", dir.display().to_string()));
+            toml.push_str(&format!(
+                "\n[store]\ndata_dir = {:?}\n",
+                dir.display().to_string()
+            ));
             dir
         } else {
             std::path::PathBuf::new()
         };
-        let config = Config::from_toml(&toml, &TEST_ENV)
+        let env = PairsEnv(
+            env.iter()
+                .chain(TEST_ENV.iter())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        let config = Config::from_toml(&toml, &env)
             .unwrap_or_else(|e| panic!("test config invalid: {e}"))
             .shared();
         let (tx, rx) = std::sync::mpsc::channel();

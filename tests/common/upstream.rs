@@ -55,6 +55,9 @@ pub enum Step {
     /// Wait `ms` before answering with the inner step (before the response
     /// headers, also for streams).
     Delay { ms: u64, then: Box<Step> },
+    /// Hold the request until the test opens `gate` (the gate notes the arrival), then answer
+    /// with the inner step.
+    Gated { gate: Gate, then: Box<Step> },
     /// Stream: send these words, then drop the connection abruptly with no
     /// end-of-stream marker. Non-stream: send half of the JSON body, then drop
     /// the connection.
@@ -107,6 +110,50 @@ impl Step {
                 name: name.into(),
                 input: input.into(),
             }],
+        }
+    }
+}
+
+/// A gate a test opens to let held requests through, and that tells the test when one
+/// arrived.
+#[derive(Clone, Debug, Default)]
+pub struct Gate {
+    inner: Arc<GateInner>,
+}
+
+#[derive(Debug, Default)]
+struct GateInner {
+    arrived: Notify,
+    opened: Notify,
+    open: AtomicBool,
+}
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    /// Waits until a request reached the gate.
+    pub async fn wait_arrived(&self) {
+        tokio::time::timeout(Duration::from_secs(10), self.inner.arrived.notified())
+            .await
+            .expect("no request reached the gate");
+    }
+
+    /// Lets every held and future request through.
+    pub fn open(&self) {
+        self.inner.open.store(true, Ordering::SeqCst);
+        self.inner.opened.notify_waiters();
+    }
+
+    async fn arrive_and_wait(&self) {
+        let opened = self.inner.opened.notified();
+        tokio::pin!(opened);
+        opened.as_mut().enable();
+        self.inner.arrived.notify_one();
+        if !self.inner.open.load(Ordering::SeqCst) {
+            opened.await;
         }
     }
 }
@@ -383,16 +430,28 @@ struct RequestCtx {
 
 /// Plays one step (unwrapping any `Delay`s first).
 async fn play(mut step: Step, ctx: &RequestCtx, shared: Arc<Shared>) -> HttpResponse {
-    while let Step::Delay { ms, then } = step {
-        // If the client gives up during the delay, the handler future is
-        // dropped and so is this guard.
-        let mut guard = DisconnectGuard::new(Arc::clone(&shared));
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-        guard.disarm();
-        step = *then;
+    loop {
+        match step {
+            Step::Delay { ms, then } => {
+                // If the client gives up during the delay, the handler future is
+                // dropped and so is this guard.
+                let mut guard = DisconnectGuard::new(Arc::clone(&shared));
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                guard.disarm();
+                step = *then;
+            }
+            Step::Gated { gate, then } => {
+                gate.arrive_and_wait().await;
+                step = *then;
+            }
+            other => {
+                step = other;
+                break;
+            }
+        }
     }
     match step {
-        Step::Delay { .. } => unreachable!("delays unwrapped above"),
+        Step::Delay { .. } | Step::Gated { .. } => unreachable!("unwrapped above"),
         Step::Status {
             status,
             retry_after,
