@@ -53,7 +53,7 @@ fn parse_args() -> Result<Args, String> {
 /// JSON log lines to stdout through a batched buffer (see `sluice::logbuf`).
 fn init_logging() -> LogBuffer {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hnsw_rs=warn"));
     let logs = LogBuffer::start();
     tracing_subscriber::fmt()
         .json()

@@ -350,7 +350,7 @@ impl Gateway {
         let use_cache = cache_cfg.enabled
             && cache_policy != CachePolicy::Bypass
             && !shadow
-            && !(hot && !cache_cfg.semantic.cache_nonzero_temperature);
+            && (!hot || cache_cfg.semantic.cache_nonzero_temperature);
         let tenant = match (cache_cfg.semantic.scope, &caller) {
             (CacheScope::PerKey, Some(k)) => k.config.name.as_str(),
             (CacheScope::PerKey, None) => "anonymous",

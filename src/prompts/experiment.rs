@@ -185,6 +185,7 @@ impl Experiment {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::expect_used)]
     use super::*;
 
     fn exp(rollout: u8) -> Experiment {
