@@ -20,7 +20,7 @@ const RECENT: usize = 200;
 /// Latency samples kept per version for its percentiles (the most recent ones).
 const SAMPLES: usize = 4096;
 /// Requests remembered for feedback (the most recent ones).
-const FEEDBACK_WINDOW: usize = 100_000;
+const FEEDBACK_WINDOW: usize = 10_000;
 
 /// Figures of one prompt version, all models together.
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
