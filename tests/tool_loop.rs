@@ -23,6 +23,15 @@ max_steps = 3
 timeout_ms = 2000
 "#;
 
+/// The JSON answer of a chat completion.
+async fn answer(gw: &TestGateway, body: &Value) -> Value {
+    gw.post("/v1/chat/completions", body)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 fn ask(text: &str, tools: Value) -> Value {
     let mut body = chat("mock-model", text);
     body["sluice_tools"] = tools;
@@ -55,12 +64,7 @@ async fn bad_arguments_go_back_to_the_model_as_an_error() {
         r#"calculator {"expr": "1+1"}"#,
         json!(["calculator", "current_time"]),
     );
-    let v: Value = gw
-        .post("/v1/chat/completions", &body)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = answer(&gw, &body).await;
     let content = v["choices"][0]["message"]["content"].as_str().unwrap();
     assert!(
         content.contains("error") && content.contains("expression"),
@@ -72,12 +76,7 @@ async fn bad_arguments_go_back_to_the_model_as_an_error() {
         r#"calculator {"expression": "__import__('os').system('ls')"}"#,
         json!("all"),
     );
-    let v: Value = gw
-        .post("/v1/chat/completions", &body)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = answer(&gw, &body).await;
     assert_eq!(v["tools_used"][0]["ok"], false, "{v}");
 }
 
@@ -88,12 +87,7 @@ async fn current_time_is_time_zone_aware() {
         r#"current_time {"timezone": "Asia/Kolkata"}"#,
         json!(["current_time"]),
     );
-    let v: Value = gw
-        .post("/v1/chat/completions", &body)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = answer(&gw, &body).await;
     let content = v["choices"][0]["message"]["content"].as_str().unwrap();
     assert!(content.contains("+05:30"), "{content}");
 }
@@ -123,12 +117,7 @@ async fn the_clients_own_tools_pass_through_untouched() {
     let mut body = ask(r#"get_weather {"city": "Oslo"}"#, json!(["calculator"]));
     body["tools"] = json!([{"type": "function", "function": {
         "name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]);
-    let v: Value = gw
-        .post("/v1/chat/completions", &body)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let v = answer(&gw, &body).await;
     assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
     assert_eq!(
         v["choices"][0]["message"]["tool_calls"][0]["function"]["name"],

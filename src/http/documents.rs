@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AppState, read_body};
+use super::{AppState, json_body};
 use crate::error::GatewayError;
 
 /// `POST /v1/documents`.
@@ -30,13 +30,7 @@ pub async fn create(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, GatewayError> {
-    let body = read_body(&req, payload, state.gateway.config.server.max_body_bytes).await?;
-    let doc: NewDocument = serde_json::from_slice(&body).map_err(|e| {
-        GatewayError::invalid(
-            format!("Request body does not match the document schema: {e}"),
-            None,
-        )
-    })?;
+    let doc: NewDocument = json_body(&req, payload, &state.gateway, "document").await?;
     let info = state
         .gateway
         .retriever

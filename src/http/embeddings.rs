@@ -5,7 +5,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AppState, read_body};
+use super::{AppState, json_body};
 use crate::error::GatewayError;
 
 /// Texts one request may embed.
@@ -73,13 +73,7 @@ pub async fn embeddings(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, GatewayError> {
     let gw = &state.gateway;
-    let body = read_body(&req, payload, gw.config.server.max_body_bytes).await?;
-    let input: EmbeddingsRequest = serde_json::from_slice(&body).map_err(|e| {
-        GatewayError::invalid(
-            format!("Request body does not match the embeddings schema: {e}"),
-            None,
-        )
-    })?;
+    let input: EmbeddingsRequest = json_body(&req, payload, gw, "embeddings").await?;
     let base64 = match input.encoding_format.as_deref() {
         None | Some("float") => false,
         Some("base64") => true,

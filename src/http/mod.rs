@@ -143,6 +143,23 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, GatewayError> {
     )))
 }
 
+/// Reads a JSON body of type `T` (within the configured size); `what` names its schema in the
+/// 400 when it does not parse.
+pub async fn json_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    gw: &Gateway,
+    what: &str,
+) -> Result<T, GatewayError> {
+    let body = read_body(req, payload, gw.config.server.max_body_bytes).await?;
+    serde_json::from_slice(&body).map_err(|e| {
+        GatewayError::invalid(
+            format!("Request body does not match the {what} schema: {e}"),
+            None,
+        )
+    })
+}
+
 /// Reads the body up to `limit` bytes; larger bodies are refused with 413 before being read whole.
 pub async fn read_body(
     req: &HttpRequest,

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{AppState, read_body};
+use super::{AppState, json_body};
 use crate::{
     actors::messages::{GetVersionMetrics, RecordFeedback},
     config::ExperimentConfig,
@@ -15,21 +15,6 @@ use crate::{
 
 fn mailbox(e: actix::MailboxError) -> GatewayError {
     GatewayError::Internal(format!("actor unavailable: {e}"))
-}
-
-async fn json_body<T: serde::de::DeserializeOwned>(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-    what: &str,
-) -> Result<T, GatewayError> {
-    let body = read_body(req, payload, state.gateway.config.server.max_body_bytes).await?;
-    serde_json::from_slice(&body).map_err(|e| {
-        GatewayError::invalid(
-            format!("Request body does not match the {what} schema: {e}"),
-            None,
-        )
-    })
 }
 
 /// Runs a catalogue change (it writes to the store) on the blocking pool.
@@ -98,7 +83,7 @@ pub async fn create_version(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, GatewayError> {
-    let new: NewVersion = json_body(&req, payload, &state, "prompt version").await?;
+    let new: NewVersion = json_body(&req, payload, &state.gateway, "prompt version").await?;
     let prompts = state.gateway.prompts.clone();
     let template = path.into_inner();
     let v = blocking(move || prompts.create_version(&template, new)).await?;
@@ -122,7 +107,7 @@ pub async fn activate(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, GatewayError> {
-    let body: Activate = json_body(&req, payload, &state, "activate").await?;
+    let body: Activate = json_body(&req, payload, &state.gateway, "activate").await?;
     let prompts = state.gateway.prompts.clone();
     let template = path.into_inner();
     let v = blocking(move || prompts.activate(&template, &body.version)).await?;
@@ -182,7 +167,7 @@ pub async fn start_experiment(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, GatewayError> {
-    let e: NewExperiment = json_body(&req, payload, &state, "experiment").await?;
+    let e: NewExperiment = json_body(&req, payload, &state.gateway, "experiment").await?;
     let cfg = ExperimentConfig {
         name: e.name,
         template: e.template,
@@ -215,7 +200,7 @@ pub async fn rollout(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, GatewayError> {
-    let body: Rollout = json_body(&req, payload, &state, "rollout").await?;
+    let body: Rollout = json_body(&req, payload, &state.gateway, "rollout").await?;
     let prompts = state.gateway.prompts.clone();
     let name = path.into_inner();
     let e = blocking(move || prompts.set_rollout(&name, body.rollout_pct)).await?;
@@ -256,7 +241,7 @@ pub async fn feedback(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, GatewayError> {
-    let f: Feedback = json_body(&req, payload, &state, "feedback").await?;
+    let f: Feedback = json_body(&req, payload, &state.gateway, "feedback").await?;
     if !(1..=5).contains(&f.rating) {
         return Err(GatewayError::invalid(
             "`rating` must be 1 to 5",

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::{
-    AppState, answer_headers, intake, keep_token_window, read_body, request_id, stream_relay,
+    AppState, answer_headers, intake, json_body, keep_token_window, request_id, stream_relay,
 };
 use crate::{
     error::GatewayError,
@@ -144,13 +144,7 @@ pub async fn chat(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, GatewayError> {
-    let body = read_body(&req, payload, state.gateway.config.server.max_body_bytes).await?;
-    let input: SeedChatRequest = serde_json::from_slice(&body).map_err(|e| {
-        GatewayError::invalid(
-            format!("Request body does not match the /v1/chat schema: {e}"),
-            None,
-        )
-    })?;
+    let input: SeedChatRequest = json_body(&req, payload, &state.gateway, "/v1/chat").await?;
     if input.query.trim().is_empty() {
         return Err(GatewayError::invalid(
             "`query` must not be empty",
