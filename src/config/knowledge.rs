@@ -215,6 +215,33 @@ pub struct ExperimentConfig {
     pub rollback_min_requests: u64,
 }
 
+impl ExperimentConfig {
+    /// The first setting out of range, as (field, problem): shared by the config file and the
+    /// admin API.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.rollout_pct > 100 || self.shadow_pct > 100 {
+            return Err((
+                "rollout_pct",
+                "rollout_pct and shadow_pct must be 0..=100".into(),
+            ));
+        }
+        let ratio = self.rollback_error_ratio;
+        if !(ratio.is_finite() && ratio > 1.0) {
+            return Err((
+                "rollback_error_ratio",
+                format!("rollback_error_ratio = {ratio} must be greater than 1"),
+            ));
+        }
+        if self.control == self.variant {
+            return Err((
+                "variant",
+                "control and variant must be different versions".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 pub(super) fn validate_store(raw: RawStore) -> StoreConfig {
     StoreConfig {
         data_dir: PathBuf::from(raw.data_dir.unwrap_or_else(|| "./data".into())),
@@ -393,39 +420,29 @@ pub(super) fn validate_experiments(
     let mut out: Vec<ExperimentConfig> = Vec::new();
     for e in raw {
         let key = format!("experiments ({})", e.name);
-        let rollout_pct = e.rollout_pct.unwrap_or(10);
-        let shadow_pct = e.shadow_pct.unwrap_or(0);
-        if rollout_pct > 100 || shadow_pct > 100 {
-            errs.push(format!("{key}: rollout_pct and shadow_pct must be 0..=100"));
-        }
-        let ratio = e.rollback_error_ratio.unwrap_or(2.0);
-        if !(ratio.is_finite() && ratio > 1.0) {
-            errs.push(format!(
-                "{key}.rollback_error_ratio = {ratio} must be greater than 1"
-            ));
-        }
-        if e.control == e.variant {
-            errs.push(format!("{key}: control and variant are the same version"));
-        }
-        if out.iter().any(|o| o.name == e.name) {
-            errs.push(format!("{key} is defined twice"));
-        }
-        if out.iter().any(|o| o.template == e.template) {
-            errs.push(format!(
-                "{key}: template {} already has an experiment; run one at a time",
-                e.template
-            ));
-        }
-        out.push(ExperimentConfig {
+        let cfg = ExperimentConfig {
             name: e.name,
             template: e.template,
             control: e.control,
             variant: e.variant,
-            rollout_pct,
-            shadow_pct,
-            rollback_error_ratio: ratio,
+            rollout_pct: e.rollout_pct.unwrap_or(10),
+            shadow_pct: e.shadow_pct.unwrap_or(0),
+            rollback_error_ratio: e.rollback_error_ratio.unwrap_or(2.0),
             rollback_min_requests: e.rollback_min_requests.unwrap_or(100),
-        });
+        };
+        if let Err((_, problem)) = cfg.check() {
+            errs.push(format!("{key}: {problem}"));
+        }
+        if out.iter().any(|o| o.name == cfg.name) {
+            errs.push(format!("{key} is defined twice"));
+        }
+        if out.iter().any(|o| o.template == cfg.template) {
+            errs.push(format!(
+                "{key}: template {} already has an experiment; run one at a time",
+                cfg.template
+            ));
+        }
+        out.push(cfg);
     }
     out
 }

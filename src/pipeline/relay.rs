@@ -169,22 +169,7 @@ impl StreamRelay {
                 // first, then replayed as a stream.
                 self.finished = true;
                 match self.gw.complete(&self.p).await {
-                    Ok(answer) => {
-                        let model: Arc<str> = Arc::from(answer.model.as_str());
-                        for piece in answer.text.split_inclusive(' ') {
-                            self.queue.push_back(RelayEvent::Delta {
-                                model: model.clone(),
-                                text: piece.to_string(),
-                            });
-                        }
-                        if let Some(calls) = answer.tool_calls.clone() {
-                            self.queue.push_back(RelayEvent::ToolCalls {
-                                model,
-                                calls: indexed(calls),
-                            });
-                        }
-                        self.queue.push_back(RelayEvent::Done(Box::new(answer)));
-                    }
+                    Ok(answer) => self.queue_answer(answer),
                     Err(e) => self.queue.push_back(RelayEvent::Failed(e)),
                 }
                 continue;
@@ -494,7 +479,13 @@ impl StreamRelay {
     /// A cached answer replayed as a stream (a hit, or a stale answer after `error`).
     fn replay(&mut self, answer: Answer, error: Option<String>) {
         self.gw.record(&self.p, &answer, error);
-        // Word-sized chunks, as a model would send them.
+        self.queue_answer(answer);
+        self.finished = true;
+    }
+
+    /// A finished answer as stream events: word-sized chunks, as a model would send them, its
+    /// tool calls, then the end.
+    fn queue_answer(&mut self, answer: Answer) {
         let model: Arc<str> = Arc::from(answer.model.as_str());
         for piece in answer.text.split_inclusive(' ') {
             self.queue.push_back(RelayEvent::Delta {
@@ -502,8 +493,13 @@ impl StreamRelay {
                 text: piece.to_string(),
             });
         }
+        if let Some(calls) = answer.tool_calls.clone() {
+            self.queue.push_back(RelayEvent::ToolCalls {
+                model,
+                calls: indexed(calls),
+            });
+        }
         self.queue.push_back(RelayEvent::Done(Box::new(answer)));
-        self.finished = true;
     }
 
     /// The answer so far, with usage summed over segments (estimated where not reported).

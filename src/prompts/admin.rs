@@ -229,24 +229,8 @@ impl PromptRouter {
                 ));
             }
         }
-        if cfg.control == cfg.variant {
-            return Err(GatewayError::invalid(
-                "control and variant must be different versions",
-                Some("variant"),
-            ));
-        }
-        if cfg.rollout_pct > 100 || cfg.shadow_pct > 100 {
-            return Err(GatewayError::invalid(
-                "rollout_pct and shadow_pct must be 0..=100",
-                Some("rollout_pct"),
-            ));
-        }
-        if !(cfg.rollback_error_ratio.is_finite() && cfg.rollback_error_ratio > 1.0) {
-            return Err(GatewayError::invalid(
-                "rollback_error_ratio must be greater than 1",
-                Some("rollback_error_ratio"),
-            ));
-        }
+        cfg.check()
+            .map_err(|(field, problem)| GatewayError::invalid(problem, Some(field)))?;
         if let Some(e) = state
             .experiments
             .values()
