@@ -188,6 +188,9 @@ pub enum GatewayError {
     /// The resource exists already and is never overwritten.
     #[error("{0}")]
     Conflict(String),
+    /// The request is well-formed but there is nothing to compute it from yet.
+    #[error("{0}")]
+    Unprocessable(String),
     /// The path exists, not with this method.
     #[error("Method {0} is not allowed on {1}")]
     MethodNotAllowed(String, String),
@@ -262,6 +265,7 @@ impl GatewayError {
                 ("invalid_request_error", "not_found")
             }
             GatewayError::Conflict(_) => ("invalid_request_error", "conflict"),
+            GatewayError::Unprocessable(_) => ("invalid_request_error", "nothing_measured"),
             GatewayError::MethodNotAllowed(..) => ("invalid_request_error", "method_not_allowed"),
             GatewayError::Unauthorized(_) => ("invalid_request_error", "invalid_api_key"),
             GatewayError::Forbidden(_) => ("permission_error", "model_not_allowed"),
@@ -321,6 +325,7 @@ impl ResponseError for GatewayError {
             GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::NotFound(_) | GatewayError::Missing(_) => StatusCode::NOT_FOUND,
             GatewayError::Conflict(_) => StatusCode::CONFLICT,
+            GatewayError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             GatewayError::MethodNotAllowed(..) => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,

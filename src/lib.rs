@@ -21,6 +21,7 @@
 
 pub mod actors;
 pub mod backoff;
+pub mod budget;
 pub mod cache;
 pub mod circuit;
 pub mod config;
@@ -29,7 +30,10 @@ pub mod embed;
 pub mod error;
 pub mod guardrails;
 pub mod http;
+pub mod ledger;
 pub mod logbuf;
+pub mod money;
+pub mod observe;
 pub mod pipeline;
 pub mod prompts;
 pub mod providers;

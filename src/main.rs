@@ -3,8 +3,9 @@
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode};
 
 use sluice::{
-    config::{Config, ProcessEnv},
+    config::{Config, ProcessEnv, TelemetryConfig},
     logbuf::LogBuffer,
+    observe::telemetry::{self, Telemetry},
 };
 
 const USAGE: &str = "usage: sluice [serve] [--config PATH] [--listen ADDR]
@@ -50,18 +51,14 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// JSON log lines to stdout through a batched buffer (see `sluice::logbuf`).
-fn init_logging() -> LogBuffer {
+/// JSON log lines to stdout through a batched buffer (see `sluice::logbuf`), and trace export
+/// when `[telemetry] otlp_endpoint` is set.
+fn init_logging(cfg: &TelemetryConfig) -> Result<(LogBuffer, Telemetry), String> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hnsw_rs=warn"));
     let logs = LogBuffer::start();
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .with_writer(logs.clone())
-        .init();
-    logs
+    let telemetry = telemetry::init(cfg, filter, logs.clone()).map_err(|e| e.to_string())?;
+    Ok((logs, telemetry))
 }
 
 /// Prints the SHA-256 of a key, for `[[auth.keys]] sha256 = "…"`.
@@ -140,15 +137,26 @@ fn main() -> ExitCode {
     if let Some(listen) = args.listen {
         config.server.listen = listen;
     }
-    let logs = init_logging();
+    let (logs, telemetry) = match init_logging(&config.telemetry) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("sluice: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let config = config.shared();
     let result = actix_web::rt::System::new().block_on(async move {
         let listener = std::net::TcpListener::bind(config.server.listen)
             .map_err(|e| format!("cannot bind {}: {e}", config.server.listen))?;
-        let (server, addr) = sluice::server::start(config, listener).map_err(|e| e.to_string())?;
-        println!("sluice listening on http://{addr}");
-        server.await.map_err(|e| e.to_string())
+        let started = sluice::server::start_service(config, listener).map_err(|e| e.to_string())?;
+        println!("sluice listening on http://{}", started.addr);
+        let served = started.server.await.map_err(|e| e.to_string());
+        // Stopped (SIGTERM, SIGINT): every record accepted so far reaches the ledger.
+        started.gateway.shutdown().await;
+        served
     });
+    // Spans still queued are sent before the log's last lines are written.
+    telemetry.shutdown();
     logs.flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,

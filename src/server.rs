@@ -6,11 +6,15 @@ use actix_web::{App, HttpServer, dev::Server, middleware, web};
 
 use crate::{
     actors::supervisor::Supervisor,
+    budget::{Alerts, Budgets},
     cache::flight::Flights,
     config::{self, Config, ProviderKind},
     edge::{self, keys::KeyStore},
     embed::Embeddings,
     http::{self, AppState},
+    ledger::{CostQuery, Dimension, Ledger, LedgerError},
+    money,
+    observe::{self, LiveStats},
     pipeline::Gateway,
     prompts::{PromptError, PromptRouter},
     retrieval::{Retriever, ToolSearch},
@@ -37,6 +41,57 @@ pub enum StartError {
     /// A prompt version failed to load.
     #[error("cannot load prompt templates: {0}")]
     Prompts(#[from] PromptError),
+    /// The ledger's database cannot be used.
+    #[error("cannot open the ledger: {0}; check [ledger] in the config")]
+    Ledger(#[from] LedgerError),
+}
+
+/// A started gateway: the server to await, its address, and the state to flush at shutdown.
+pub struct Started {
+    /// Await to serve until shutdown (SIGTERM or SIGINT stop it gracefully).
+    pub server: Server,
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The shared state.
+    pub gateway: Gateway,
+}
+
+/// Opens the ledger and restores today's spending from it, on a thread of its own: database
+/// clients may block or run their own runtime, which must not happen on an async worker.
+fn open_ledger(config: &Config, store: &Store) -> Result<(Arc<Ledger>, Arc<Budgets>), StartError> {
+    let alerts = Arc::new(Alerts::new(config.budgets.alert_webhook.clone()));
+    let budgets = Budgets::new(config.budgets.clone(), alerts);
+    let today = budgets.today();
+    let ledger = std::thread::scope(|s| {
+        s.spawn(|| -> Result<Ledger, LedgerError> {
+            let db = config.store.data_dir.join("sluice.db");
+            let ledger = Ledger::open(
+                &config.ledger,
+                store.path().unwrap_or(&db),
+                &config.store.data_dir,
+            )?;
+            let spent = ledger.store().aggregate(&CostQuery {
+                from_day: today.clone(),
+                to_day: today.clone(),
+                user: None,
+                by: Dimension::User,
+            })?;
+            budgets.restore(
+                spent
+                    .into_iter()
+                    .map(|g| (g.key, money::from_pico(g.cost_pico))),
+            );
+            Ok(ledger)
+        })
+        .join()
+        .unwrap_or_else(|_| {
+            Err(LedgerError::Schema(
+                "the thread opening the ledger panicked".into(),
+            ))
+        })
+    })?;
+    tracing::info!(backend = ledger.store().kind(), "ledger open");
+    Ok((Arc::new(ledger), budgets))
 }
 
 /// Starts the actors and the HTTP server on `listener`; must run inside an actix system.
@@ -45,6 +100,14 @@ pub fn start(
     config: Arc<Config>,
     listener: std::net::TcpListener,
 ) -> Result<(Server, SocketAddr), StartError> {
+    start_service(config, listener).map(|s| (s.server, s.addr))
+}
+
+/// Like [`start`], also returning the gateway's state, for [`Gateway::shutdown`].
+pub fn start_service(
+    config: Arc<Config>,
+    listener: std::net::TcpListener,
+) -> Result<Started, StartError> {
     let listen = listener.local_addr()?;
     config::check_exposure(listen, &config.auth).map_err(StartError::Unsafe)?;
     // The mock provider counts every answer: build its tokenizers off the request path, now.
@@ -75,19 +138,25 @@ pub fn start(
         ToolRegistry::with_builtins(Some(Arc::new(search)))
             .map_err(|e| StartError::Unsafe(format!("cannot register the built-in tools: {e}")))?,
     );
-    let services = Supervisor::launch(config.clone(), guard_threads)?;
+    let (ledger, budgets) = open_ledger(&config, &store)?;
+    observe::metrics::handle();
+    let services = Supervisor::launch(config.clone(), guard_threads, ledger.clone())?;
+    let gateway = Gateway {
+        config: config.clone(),
+        services,
+        keys: Arc::new(KeyStore::new(&config.auth)),
+        store,
+        prompts,
+        embeddings,
+        flights: Arc::new(Flights::default()),
+        retriever,
+        tools,
+        ledger,
+        budgets,
+        live: Arc::new(LiveStats::default()),
+    };
     let state = web::Data::new(AppState {
-        gateway: Gateway {
-            config: config.clone(),
-            services,
-            keys: Arc::new(KeyStore::new(&config.auth)),
-            store,
-            prompts,
-            embeddings,
-            flights: Arc::new(Flights::default()),
-            retriever,
-            tools,
-        },
+        gateway: gateway.clone(),
     });
     let addr = listen;
     let cors = config.cors.clone();
@@ -112,7 +181,11 @@ pub fn start(
         server = server.workers(config.server.workers);
     }
     let server = server.listen(listener)?.run();
-    Ok((server, addr))
+    Ok(Started {
+        server,
+        addr,
+        gateway,
+    })
 }
 
 fn log_providers(config: &Config) {

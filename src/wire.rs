@@ -273,6 +273,24 @@ pub struct Usage {
     pub completion_tokens: u64,
     /// Their sum.
     pub total_tokens: u64,
+    /// The part of the input served from the provider's prompt cache, when it said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens_details: Option<PromptTokensDetails>,
+}
+
+/// OpenAI's breakdown of the input tokens (Anthropic's cache reads and writes mapped onto it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PromptTokensDetails {
+    /// Input tokens read from the prompt cache (`cached_tokens`, Anthropic `cache_read_input_tokens`).
+    #[serde(default)]
+    pub cached_tokens: u64,
+    /// Input tokens written to the prompt cache (Anthropic `cache_creation_input_tokens`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_tokens: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Usage {
@@ -282,7 +300,36 @@ impl Usage {
             prompt_tokens: prompt,
             completion_tokens: completion,
             total_tokens: prompt + completion,
+            prompt_tokens_details: None,
         }
+    }
+
+    /// Input tokens read from the provider's prompt cache (part of `prompt_tokens`).
+    pub fn cached_tokens(&self) -> u64 {
+        self.prompt_tokens_details.map_or(0, |d| d.cached_tokens)
+    }
+
+    /// Input tokens written to the provider's prompt cache (part of `prompt_tokens`).
+    pub fn cache_write_tokens(&self) -> u64 {
+        self.prompt_tokens_details
+            .map_or(0, |d| d.cache_write_tokens)
+    }
+
+    /// Both usages together (calls of one answer: retries, continuations, tool steps).
+    pub fn plus(&self, other: &Usage) -> Usage {
+        let cached = self.cached_tokens() + other.cached_tokens();
+        let written = self.cache_write_tokens() + other.cache_write_tokens();
+        let mut sum = Usage::new(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+        );
+        if self.prompt_tokens_details.is_some() || other.prompt_tokens_details.is_some() {
+            sum.prompt_tokens_details = Some(PromptTokensDetails {
+                cached_tokens: cached,
+                cache_write_tokens: written,
+            });
+        }
+        sum
     }
 }
 

@@ -230,7 +230,8 @@ async fn default_route_and_cache_hit() {
     let (_, stats) = gw.get_json("/v1/cache/stats").await;
     assert_eq!(stats["stats"]["hits"], 2);
     let (_, costs) = gw.get_json("/v1/costs").await;
-    assert_eq!(costs["cache_hits"], 2);
+    assert_eq!(costs["total"]["cache_hits"], 2);
+    assert_eq!(costs["by_model"][0]["key"], "claude-test");
     assert_eq!(costs["total"]["requests"], 4);
 }
 

@@ -261,7 +261,11 @@ impl Handler<CacheLookup> for CacheActor {
             .map(|e| (e.answer.clone(), expired(ttl, &e.answer, now)));
         match found {
             Some((answer, false)) => {
-                self.count_hit(&msg.keys.namespace, answer.cost_usd, false);
+                self.count_hit(
+                    &msg.keys.namespace,
+                    crate::money::to_f64(answer.cost_usd),
+                    false,
+                );
                 Some(CacheHit {
                     answer,
                     similarity: 1.0,
@@ -323,7 +327,11 @@ impl Handler<SemanticLookup> for CacheActor {
             return None;
         };
         let answer = self.entries.get(&id).map(|e| e.answer.clone())?;
-        self.count_hit(&msg.keys.namespace, answer.cost_usd, true);
+        self.count_hit(
+            &msg.keys.namespace,
+            crate::money::to_f64(answer.cost_usd),
+            true,
+        );
         Some(CacheHit { answer, similarity })
     }
 }

@@ -1,4 +1,7 @@
-//! `CostActor`: token and cost accounting per request, user and model.
+//! `CostActor`: token and cost accounting. It takes each finished request's row from its inbox,
+//! keeps today's spend per model and user in memory (the dashboard's live view), and hands the
+//! row to the ledger, whose writer thread batches it into the database. Sums over any range of
+//! days come from the ledger (`GET /v1/costs`).
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -11,18 +14,14 @@ use super::{
     messages::{GetCosts, RecordUsage},
     stats::ActorStats,
 };
-use crate::wire::Usage;
+use crate::{
+    ledger::{Entry, Ledger},
+    money::{self, Usd},
+};
 
-/// USD for `usage` at the given per-million prices.
-pub fn price(usage: &Usage, input_per_mtok: f64, output_per_mtok: f64) -> f64 {
-    let raw = usage.prompt_tokens as f64 * input_per_mtok / 1e6
-        + usage.completion_tokens as f64 * output_per_mtok / 1e6;
-    (raw * 1e8).round() / 1e8
-}
-
-/// Totals of one user or model.
+/// Spend of one model or user today.
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
-pub struct Totals {
+pub struct Spend {
     /// Requests.
     pub requests: u64,
     /// Input tokens.
@@ -30,73 +29,71 @@ pub struct Totals {
     /// Output tokens.
     pub output_tokens: u64,
     /// USD.
-    pub cost_usd: f64,
+    #[schema(value_type = f64)]
+    pub cost_usd: Usd,
 }
 
-impl Totals {
-    fn add(&mut self, r: &RecordUsage) {
-        self.requests += 1;
-        self.input_tokens += r.usage.prompt_tokens;
-        self.output_tokens += r.usage.completion_tokens;
-        self.cost_usd += r.cost_usd;
-    }
-}
-
-/// `/v1/costs`.
+/// Today's spend (UTC), as the CostActor holds it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CostSummary {
-    /// Everything.
-    pub total: Totals,
-    /// Requests answered from cache.
-    pub cache_hits: u64,
-    /// Cache hits in percent of requests.
-    pub cache_hit_rate_pct: f64,
-    /// Mean USD per request.
-    pub avg_cost_per_request: f64,
-    /// Requests whose tokens were counted by us, not reported by the provider.
-    pub estimated_requests: u64,
-    /// Per model.
-    pub by_model: HashMap<String, Totals>,
+    /// The UTC day.
+    pub day: String,
+    /// Everything today.
+    pub total: Spend,
+    /// Per answering model (`cache` for cache hits), most expensive first.
+    pub by_model: Vec<(String, Spend)>,
     /// The ten users who spent most.
-    pub top_users: Vec<(String, Totals)>,
+    pub top_users: Vec<(String, Spend)>,
 }
 
 /// The accountant.
 pub struct CostActor {
-    total: Totals,
-    cache_hits: u64,
-    estimated: u64,
-    by_user: HashMap<String, Totals>,
-    by_model: HashMap<String, Totals>,
+    day: String,
+    total: Spend,
+    by_user: HashMap<String, Spend>,
+    by_model: HashMap<String, Spend>,
     inbox: Arc<Inbox<RecordUsage>>,
+    ledger: Arc<Ledger>,
     stats: Arc<ActorStats>,
 }
 
 impl CostActor {
-    /// An empty ledger fed by `inbox`.
-    pub fn new(inbox: Arc<Inbox<RecordUsage>>, stats: Arc<ActorStats>) -> Self {
+    /// An empty day fed by `inbox`, writing to `ledger`.
+    pub fn new(
+        inbox: Arc<Inbox<RecordUsage>>,
+        ledger: Arc<Ledger>,
+        stats: Arc<ActorStats>,
+    ) -> Self {
         CostActor {
-            inbox,
-            total: Totals::default(),
-            cache_hits: 0,
-            estimated: 0,
+            day: String::new(),
+            total: Spend::default(),
             by_user: HashMap::new(),
             by_model: HashMap::new(),
+            inbox,
+            ledger,
             stats,
         }
     }
 
     fn apply(&mut self, r: RecordUsage) {
         self.stats.handled();
-        self.total.add(&r);
-        self.by_user.entry(r.user.clone()).or_default().add(&r);
-        self.by_model.entry(r.model.clone()).or_default().add(&r);
-        if r.cache_hit {
-            self.cache_hits += 1;
+        if r.row.day != self.day {
+            // A new UTC day starts from zero; earlier days are in the ledger.
+            self.day = r.row.day.clone();
+            self.total = Spend::default();
+            self.by_user.clear();
+            self.by_model.clear();
         }
-        if r.estimated {
-            self.estimated += 1;
-        }
+        let add = |s: &mut Spend| {
+            s.requests += 1;
+            s.input_tokens += u64::try_from(r.row.input_tokens).unwrap_or(0);
+            s.output_tokens += u64::try_from(r.row.output_tokens).unwrap_or(0);
+            s.cost_usd += r.cost_usd;
+        };
+        add(&mut self.total);
+        add(self.by_user.entry(r.row.user_id.clone()).or_default());
+        add(self.by_model.entry(r.row.model.clone()).or_default());
+        self.ledger.record(Entry::Request(*r.row));
     }
 
     fn drain(&mut self) {
@@ -107,28 +104,29 @@ impl CostActor {
         for r in batch {
             self.apply(r);
         }
+        let ledger = self.ledger.stats();
         self.stats.set_state(json!({
-            "requests": self.total.requests, "cost_usd": self.total.cost_usd, "users": self.by_user.len(),
+            "day": self.day,
+            "requests_today": self.total.requests,
+            "cost_usd_today": money::to_f64(self.total.cost_usd),
+            "users_today": self.by_user.len(),
+            "ledger": ledger,
         }));
     }
 
     fn summary(&self) -> CostSummary {
-        let mut top: Vec<(String, Totals)> = self
-            .by_user
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        top.sort_by(|a, b| b.1.cost_usd.total_cmp(&a.1.cost_usd));
-        top.truncate(10);
-        let n = self.total.requests.max(1) as f64;
+        let ranked = |m: &HashMap<String, Spend>, n: usize| {
+            let mut v: Vec<(String, Spend)> =
+                m.iter().map(|(k, s)| (k.clone(), s.clone())).collect();
+            v.sort_by(|a, b| b.1.cost_usd.cmp(&a.1.cost_usd).then(a.0.cmp(&b.0)));
+            v.truncate(n);
+            v
+        };
         CostSummary {
+            day: self.day.clone(),
             total: self.total.clone(),
-            cache_hits: self.cache_hits,
-            cache_hit_rate_pct: (self.cache_hits as f64 * 10_000.0 / n).round() / 100.0,
-            avg_cost_per_request: self.total.cost_usd / n,
-            estimated_requests: self.estimated,
-            by_model: self.by_model.clone(),
-            top_users: top,
+            by_model: ranked(&self.by_model, usize::MAX),
+            top_users: ranked(&self.by_user, 10),
         }
     }
 }
@@ -173,17 +171,5 @@ impl Handler<GetCosts> for CostActor {
         self.stats.handled();
         self.drain();
         MessageResult(self.summary())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prices_per_million() {
-        // 1,000 in + 500 out on gpt-4o ($2.50 / $10.00)
-        assert_eq!(price(&Usage::new(1000, 500), 2.5, 10.0), 0.0075);
-        assert_eq!(price(&Usage::new(0, 0), 2.5, 10.0), 0.0);
     }
 }

@@ -14,6 +14,7 @@ use super::{
     messages::{GetEvalSummary, GetVersionMetrics, RecordEval, RecordFeedback},
     stats::ActorStats,
 };
+use crate::money::Usd;
 
 /// Recent records kept for inspection.
 const RECENT: usize = 200;
@@ -44,7 +45,8 @@ pub struct VersionMetrics {
     /// Their mean (1-5), when any.
     pub mean_rating: Option<f64>,
     /// USD spent.
-    pub cost_usd: f64,
+    #[schema(value_type = f64)]
+    pub cost_usd: Usd,
     /// Cache hits.
     pub cache_hits: u64,
 }
@@ -56,7 +58,7 @@ struct VersionAcc {
     latencies: VecDeque<f64>,
     ratings: u64,
     rating_sum: f64,
-    cost_usd: f64,
+    cost_usd: Usd,
     cache_hits: u64,
 }
 
@@ -83,12 +85,23 @@ pub struct EvalGroup {
     pub errors: u64,
     /// Mean latency.
     pub mean_latency_ms: f64,
+    /// Mean time to first token, over the streamed answers.
+    pub mean_ttft_ms: Option<f64>,
+    /// Streamed answers (those with a time to first token).
+    pub streamed: u64,
     /// Mean output length in characters.
     pub mean_output_chars: f64,
     /// Output guardrail failures.
     pub guardrail_output_failures: u64,
     /// Cache hits.
     pub cache_hits: u64,
+    /// USD spent.
+    #[schema(value_type = f64)]
+    pub cost_usd: Usd,
+    /// Guardrail findings by kind.
+    pub guardrail_flags: BTreeMap<String, u64>,
+    /// Gateway tools run, by name.
+    pub tools_used: BTreeMap<String, u64>,
 }
 
 /// `/admin/eval`.
@@ -160,6 +173,18 @@ impl EvalActor {
         g.errors += u64::from(r.error.is_some());
         g.guardrail_output_failures += u64::from(!r.guardrail_output_pass);
         g.cache_hits += u64::from(r.cache_hit);
+        g.cost_usd += r.cost_usd;
+        if let Some(t) = r.ttft_ms {
+            let s = g.streamed as f64;
+            g.mean_ttft_ms = Some((g.mean_ttft_ms.unwrap_or(0.0) * s + t) / (s + 1.0));
+            g.streamed += 1;
+        }
+        for f in &r.guardrail_flags {
+            *g.guardrail_flags.entry(f.clone()).or_default() += 1;
+        }
+        for t in &r.tools_used {
+            *g.tools_used.entry(t.clone()).or_default() += 1;
+        }
         let v = self
             .versions
             .entry((r.template.clone(), r.version.clone()))
@@ -258,7 +283,7 @@ impl EvalActor {
                     ratings: v.ratings,
                     mean_rating: (v.ratings > 0)
                         .then(|| (v.rating_sum / v.ratings as f64 * 100.0).round() / 100.0),
-                    cost_usd: (v.cost_usd * 1e6).round() / 1e6,
+                    cost_usd: v.cost_usd,
                     cache_hits: v.cache_hits,
                 }
             })

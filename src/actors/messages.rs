@@ -37,9 +37,7 @@ pub struct ProviderHandle {
     /// Its gate, for leases without a mailbox trip.
     pub gate: Arc<ProviderGate>,
     /// USD per million input tokens.
-    pub input_per_mtok: f64,
-    /// USD per million output tokens.
-    pub output_per_mtok: f64,
+    pub prices: crate::money::Prices,
     /// Input tokens it accepts: its context window less its output allowance.
     pub max_input_tokens: u64,
     /// How our token counts relate to the provider's.
@@ -170,7 +168,7 @@ pub struct CachedAnswer {
     /// Usage of the original call.
     pub usage: Usage,
     /// What the original call cost, saved again by every hit.
-    pub cost_usd: f64,
+    pub cost_usd: crate::money::Usd,
     /// When it was stored.
     pub stored_at: SystemTime,
     /// Served past its TTL (the last resort of the fallback chain).
@@ -227,24 +225,15 @@ pub struct GetCacheStats;
 
 // === CostActor ===
 
-/// One finished request's usage and cost.
-#[derive(Message, Debug, Clone, Serialize)]
+/// One finished request: its ledger row (usage, cost, outcome) for the CostActor to account
+/// and hand to the ledger.
+#[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct RecordUsage {
-    /// Request id.
-    pub request_id: String,
-    /// End-user id.
-    pub user: String,
-    /// Model charged (`cache` for hits).
-    pub model: String,
-    /// Tokens used.
-    pub usage: Usage,
-    /// USD.
-    pub cost_usd: f64,
-    /// Counted by our tokenizer rather than reported by the provider.
-    pub estimated: bool,
-    /// Served from cache.
-    pub cache_hit: bool,
+    /// The row, as written to the ledger.
+    pub row: Box<crate::ledger::RequestRecord>,
+    /// Its cost, exact.
+    pub cost_usd: crate::money::Usd,
 }
 
 /// The cost summary.
@@ -279,7 +268,12 @@ pub struct RecordEval {
     /// Output guardrail verdict.
     pub guardrail_output_pass: bool,
     /// USD spent.
-    pub cost_usd: f64,
+    #[schema(value_type = f64)]
+    pub cost_usd: crate::money::Usd,
+    /// Guardrail findings (`pii:email`, `output_blocked`, `format_invalid` …).
+    pub guardrail_flags: Vec<String>,
+    /// Gateway tools run for the answer.
+    pub tools_used: Vec<String>,
 }
 
 /// Per prompt version figures.

@@ -103,7 +103,11 @@ impl RouteTable {
 
 impl Supervisor {
     /// Starts the Supervisor and every child on the current actix system.
-    pub fn launch(config: Arc<Config>, guardrail_threads: usize) -> Result<Services, RuleError> {
+    pub fn launch(
+        config: Arc<Config>,
+        guardrail_threads: usize,
+        ledger: Arc<crate::ledger::Ledger>,
+    ) -> Result<Services, RuleError> {
         let rules = Arc::new(Rules::new(&config.guardrails)?);
         let stats = ActorStats::new("supervisor", "supervisor");
         let guard_stats = ActorStats::new("guardrail", "guardrail");
@@ -125,7 +129,7 @@ impl Supervisor {
         let eval_inbox = Arc::new(Inbox::new(INBOX_NUDGE));
         let cost = {
             let (s, inbox) = (cost_stats.clone(), cost_inbox.clone());
-            actix::Supervisor::start(move |_| CostActor::new(inbox, s))
+            actix::Supervisor::start(move |_| CostActor::new(inbox, ledger, s))
         };
         let eval = {
             let (s, inbox) = (eval_stats.clone(), eval_inbox.clone());
@@ -153,8 +157,7 @@ impl Supervisor {
                     addr,
                     pace: gate.pace.clone(),
                     gate,
-                    input_per_mtok: model.input_per_mtok,
-                    output_per_mtok: model.output_per_mtok,
+                    prices: model.prices,
                     max_input_tokens: u64::from(
                         model.context_window.saturating_sub(model.max_output_tokens),
                     ),

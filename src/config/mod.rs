@@ -7,9 +7,14 @@ use std::{collections::BTreeMap, fmt, net::SocketAddr, path::Path, sync::Arc, ti
 
 use serde::Deserialize;
 
+use crate::money::{self, Prices, Usd};
+
+mod accounting;
 mod edge;
 mod knowledge;
 
+pub use crate::observe::telemetry::TelemetryConfig;
+pub use accounting::{BudgetConfig, LedgerBackend, LedgerConfig};
 pub use edge::{
     AuthConfig, CorsConfig, GuardrailConfig, KeyConfig, KeyHash, Limits, check_exposure, hash_key,
     hex,
@@ -74,6 +79,12 @@ struct RawConfig {
     prompts: Vec<knowledge::RawPrompt>,
     #[serde(default)]
     experiments: Vec<knowledge::RawExperiment>,
+    #[serde(default)]
+    ledger: accounting::RawLedger,
+    #[serde(default)]
+    budgets: accounting::RawBudgets,
+    #[serde(default)]
+    telemetry: accounting::RawTelemetry,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -140,6 +151,10 @@ struct RawModel {
     upstream_model: Option<String>,
     input_per_mtok: f64,
     output_per_mtok: f64,
+    /// Input tokens read from the provider's prompt cache; default: the input price.
+    cached_input_per_mtok: Option<f64>,
+    /// Input tokens written to the provider's prompt cache; default: the input price.
+    cache_write_per_mtok: Option<f64>,
     max_output_tokens: Option<u32>,
     context_window: Option<u32>,
     requests_per_minute: Option<u32>,
@@ -208,6 +223,12 @@ pub struct Config {
     pub prompts: Vec<PromptConfig>,
     /// Prompt experiments defined in the file.
     pub experiments: Vec<ExperimentConfig>,
+    /// Where request records are written.
+    pub ledger: LedgerConfig,
+    /// Daily spending limits and alerts.
+    pub budgets: BudgetConfig,
+    /// Trace export.
+    pub telemetry: TelemetryConfig,
 }
 
 /// What a route does with an input longer than its first model's context allows.
@@ -372,10 +393,8 @@ pub struct ModelConfig {
     pub standing_in_for: Option<String>,
     /// Model name sent upstream.
     pub upstream_model: String,
-    /// USD per million input tokens.
-    pub input_per_mtok: f64,
-    /// USD per million output tokens.
-    pub output_per_mtok: f64,
+    /// USD per million tokens: input, cached input, cache writes, output.
+    pub prices: Prices,
     /// Clamp for `max_tokens`.
     pub max_output_tokens: u32,
     /// Tokens of input plus output the model accepts.
@@ -553,9 +572,7 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
     let mut models = BTreeMap::new();
     for (name, m) in raw.models {
         let key = format!("models.\"{name}\"");
-        if m.input_per_mtok < 0.0 || m.output_per_mtok < 0.0 {
-            errs.push(format!("{key}: prices must be zero or positive"));
-        }
+        let prices = model_prices(&m, &key, &mut errs);
         let Some(own) = providers.get(&m.provider) else {
             errs.push(format!(
                 "{key}.provider = {:?} names no [providers.{}] table; add it or fix the name",
@@ -595,8 +612,7 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
                 name,
                 provider: serving.name.clone(),
                 standing_in_for,
-                input_per_mtok: m.input_per_mtok,
-                output_per_mtok: m.output_per_mtok,
+                prices,
                 max_output_tokens,
                 context_window,
                 upstream_limits,
@@ -684,6 +700,9 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
     let tools = knowledge::validate_tools(raw.tools, &mut errs);
     let prompts = knowledge::validate_prompts(raw.prompts, &mut errs);
     let experiments = knowledge::validate_experiments(raw.experiments, &mut errs);
+    let ledger = accounting::validate_ledger(raw.ledger, env, &mut errs);
+    let budgets = accounting::validate_budgets(raw.budgets, &mut errs);
+    let telemetry = accounting::validate_telemetry(raw.telemetry, &mut errs);
     for k in &auth.keys {
         for m in k.models.iter().flatten() {
             if !models.contains_key(m) && !routes.contains_key(m) && m != "default" {
@@ -711,9 +730,37 @@ fn validate(raw: RawConfig, env: &dyn Env) -> Result<Config, ConfigError> {
             tools,
             prompts,
             experiments,
+            ledger,
+            budgets,
+            telemetry,
         })
     } else {
         Err(ConfigError::Invalid(errs))
+    }
+}
+
+/// A model's four prices as exact decimals: zero or positive, cached rates defaulting to the
+/// input price.
+fn model_prices(m: &RawModel, key: &str, errs: &mut Vec<String>) -> Prices {
+    let mut one = |field: &str, v: f64| match money::from_config(v) {
+        Some(d) if !d.is_sign_negative() => d,
+        _ => {
+            errs.push(format!(
+                "{key}.{field} = {v}: a price must be a number, zero or positive (USD per million tokens)"
+            ));
+            Usd::ZERO
+        }
+    };
+    let input = one("input_per_mtok", m.input_per_mtok);
+    Prices {
+        input,
+        output: one("output_per_mtok", m.output_per_mtok),
+        cached_input: m
+            .cached_input_per_mtok
+            .map_or(input, |v| one("cached_input_per_mtok", v)),
+        cache_write: m
+            .cache_write_per_mtok
+            .map_or(input, |v| one("cache_write_per_mtok", v)),
     }
 }
 

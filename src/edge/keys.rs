@@ -1,7 +1,9 @@
 //! Virtual API keys: lookup by SHA-256 (the clear key is hashed on arrival and never kept),
 //! each key's request and token paces, model allow-list and daily spend.
 
-use std::{collections::HashMap, sync::Arc, time::SystemTime};
+use std::{borrow::Cow, collections::HashMap, sync::Arc, time::SystemTime};
+
+use base64::Engine;
 
 use actix_web::http::header::{AUTHORIZATION, HeaderMap};
 use parking_lot::Mutex;
@@ -154,22 +156,35 @@ pub struct KeyStore {
     keys: HashMap<KeyHash, Arc<KeyState>>,
 }
 
-/// The key a request presented: `Authorization: Bearer …` or `x-api-key`.
-fn presented(headers: &HeaderMap) -> Option<&str> {
+/// The key a request presented: `Authorization: Bearer …`, `x-api-key`, or HTTP Basic with
+/// the key as the password (what a browser sends for the dashboard).
+fn presented(headers: &HeaderMap) -> Option<Cow<'_, str>> {
     if let Some(v) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let v = v.trim();
+        if let Some(b64) = v
+            .strip_prefix("Basic ")
+            .or_else(|| v.strip_prefix("basic "))
+        {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())?;
+            let (_, password) = decoded.split_once(':')?;
+            return (!password.is_empty()).then(|| Cow::Owned(password.to_string()));
+        }
         let token = v
             .strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("bearer "))
             .unwrap_or(v)
             .trim();
-        return (!token.is_empty()).then_some(token);
+        return (!token.is_empty()).then_some(Cow::Borrowed(token));
     }
     headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
+        .map(Cow::Borrowed)
 }
 
 impl KeyStore {
@@ -202,7 +217,7 @@ impl KeyStore {
                     .into(),
             ));
         };
-        match self.keys.get(&hash_key(key)) {
+        match self.keys.get(&hash_key(&key)) {
             Some(state) => Ok(Some(state.clone())),
             None => Err(GatewayError::Unauthorized(
                 "Incorrect API key provided. Use a key issued for this gateway.".into(),
@@ -222,7 +237,7 @@ impl KeyStore {
             ));
         };
         match presented(headers) {
-            Some(k) if hash_key(k) == admin => Ok(()),
+            Some(k) if hash_key(&k) == admin => Ok(()),
             Some(_) => Err(GatewayError::Unauthorized(
                 "Incorrect admin key for /admin".into(),
             )),

@@ -48,6 +48,7 @@ pub async fn guard(
         return Ok(next.call(req).await?.map_into_left_body());
     };
     let keys = &state.gateway.keys;
+    let auth_span = tracing::info_span!("auth").entered();
     let path = req.path();
     let admitted = if path.starts_with("/admin") {
         keys.authorize_admin(req.headers()).map(|_| None)
@@ -71,9 +72,18 @@ pub async fn guard(
     } else {
         Ok(None)
     };
+    drop(auth_span);
     if let Err(e) = admitted {
         tracing::warn!(path = %req.path(), error = %e, "request refused at the edge");
-        let res = e.error_response();
+        let mut res = e.error_response();
+        if req.path().starts_with("/admin/dashboard") && res.status() == 401 {
+            // A browser asks for credentials on a Basic challenge (any user, the admin key as
+            // the password) and then sends them with every request of the page.
+            res.headers_mut().insert(
+                actix_web::http::header::WWW_AUTHENTICATE,
+                actix_web::http::header::HeaderValue::from_static("Basic realm=\"sluice admin\""),
+            );
+        }
         return Ok(req.into_response(res).map_into_right_body());
     }
     let mut res = next.call(req).await?;

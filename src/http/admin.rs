@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::AppState;
 use crate::{
-    actors::messages::{GetCacheStats, GetCosts, GetEvalSummary, ListActors, RestartProvider},
+    actors::messages::{GetCacheStats, GetEvalSummary, ListActors, RestartProvider},
     error::GatewayError,
 };
 
@@ -50,19 +50,6 @@ pub async fn restart_provider(
         .await
         .map_err(mailbox)??;
     Ok(HttpResponse::Accepted().json(json!({"restarting": model})))
-}
-
-/// Token and cost totals, per model and top users.
-#[utoipa::path(get, path = "/v1/costs", tag = "accounting", responses((status = 200, body = crate::actors::cost::CostSummary)))]
-pub async fn costs(state: web::Data<AppState>) -> Result<HttpResponse, GatewayError> {
-    let s = state
-        .gateway
-        .services
-        .cost
-        .send(GetCosts)
-        .await
-        .map_err(mailbox)?;
-    Ok(HttpResponse::Ok().json(s))
 }
 
 /// Cache entries, hits, misses and hit rate.

@@ -5,7 +5,8 @@ use actix_web_lab::sse;
 use serde_json::json;
 
 use super::{
-    AppState, answer_headers, intake, keep_token_window, read_body, request_id, stream_relay,
+    AppState, answer_headers, budget_headers, intake, keep_token_window, read_body, request_id,
+    stream_relay,
 };
 use crate::{
     error::GatewayError,
@@ -55,6 +56,9 @@ pub async fn chat_completions(
         let answer = gw.complete(&prepared).await?;
         let mut b = HttpResponse::Ok();
         answer_headers(&mut b, &answer);
+        for h in budget_headers(&prepared) {
+            b.insert_header(h);
+        }
         let content =
             (!answer.text.is_empty() || answer.tool_calls.is_none()).then_some(answer.text);
         let tools_used = answer.tools_used;

@@ -9,12 +9,14 @@
 //! - [`documents`]: `/v1/documents`, the retrieval store.
 //! - [`docs`]: the OpenAPI spec and the vendored Swagger UI.
 
+pub mod accounting;
 pub mod admin;
 pub mod completions;
 pub mod docs;
 pub mod documents;
 pub mod embeddings;
 pub mod health;
+pub mod observe;
 pub mod prompts;
 pub mod seed_chat;
 
@@ -30,8 +32,10 @@ use std::convert::Infallible;
 
 use actix_web_lab::sse::{self, Sse};
 use futures_util::StreamExt;
+use tracing::Instrument;
 
 use crate::{
+    budget::Mode,
     edge::{Caller, TokenWindow, rate::Window},
     error::GatewayError,
     pipeline::{
@@ -48,6 +52,10 @@ pub struct AppState {
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Query strings that do not parse get the OpenAI error shape like everything else.
+    cfg.app_data(web::QueryConfig::default().error_handler(|err, _| {
+        GatewayError::invalid(format!("Invalid query string: {err}"), None).into()
+    }));
     cfg.service(resource(
         "/v1/chat/completions",
         web::post().to(completions::chat_completions),
@@ -113,7 +121,42 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(admin::restart_provider),
     ))
     .service(resource("/admin/eval", web::get().to(admin::eval)))
-    .service(resource("/v1/costs", web::get().to(admin::costs)))
+    .service(resource("/v1/costs", web::get().to(accounting::costs)))
+    .service(resource(
+        "/v1/costs/users/{id}",
+        web::get().to(accounting::user_costs),
+    ))
+    .service(resource(
+        "/admin/costs",
+        web::get().to(accounting::admin_costs),
+    ))
+    .service(resource(
+        "/admin/cost/projection",
+        web::get().to(accounting::projection),
+    ))
+    .service(resource(
+        "/admin/budgets",
+        web::get().to(accounting::budgets),
+    ))
+    .service(resource("/admin/alerts", web::get().to(accounting::alerts)))
+    .service(resource(
+        "/admin/emergency",
+        web::post().to(accounting::emergency),
+    ))
+    .service(resource("/admin/stats", web::get().to(observe::stats)))
+    .service(resource("/metrics", web::get().to(observe::metrics)))
+    .service(resource(
+        "/admin/dashboard",
+        web::get().to(observe::dashboard),
+    ))
+    .service(resource(
+        "/admin/dashboard/events",
+        web::get().to(observe::events),
+    ))
+    .service(resource(
+        "/admin/dashboard/assets/{path:.*}",
+        web::get().to(observe::asset),
+    ))
     .service(resource(
         "/v1/cache/stats",
         web::get().to(admin::cache_stats),
@@ -211,7 +254,9 @@ pub async fn tag_request_id(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = request_id(req.request());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let mut res = next.call(req).await?;
+    // The root of the request's trace: every component's span below hangs off it.
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let mut res = next.call(req).instrument(span).await?;
     let name = HeaderName::from_static("x-request-id");
     if !res.headers().contains_key(&name) {
         res.headers_mut().insert(name, header_value(&id));
@@ -265,6 +310,28 @@ pub fn cache_policy(req: &HttpRequest) -> CachePolicy {
 
 fn header_value(v: &str) -> HeaderValue {
     HeaderValue::from_str(v).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// The budget's headers: `x-sluice-budget` (`downgraded` when the user passed their daily
+/// budget, `emergency` in emergency mode) and `x-sluice-downgraded-from` (the model asked for).
+pub fn budget_headers(p: &Prepared) -> Vec<(HeaderName, HeaderValue)> {
+    let mut out = Vec::new();
+    let word = match p.budget_mode {
+        Some(Mode::Downgrade) => "downgraded",
+        Some(Mode::Emergency) => "emergency",
+        _ => return out,
+    };
+    out.push((
+        HeaderName::from_static("x-sluice-budget"),
+        HeaderValue::from_static(word),
+    ));
+    if let Some(from) = &p.downgraded_from {
+        out.push((
+            HeaderName::from_static("x-sluice-downgraded-from"),
+            header_value(from),
+        ));
+    }
+    out
 }
 
 /// Sets the gateway's response headers for a finished answer.
@@ -336,6 +403,7 @@ pub async fn stream_relay(
         .cached
         .as_ref()
         .map(|h| format!("{:.4}", h.similarity));
+    let budget = budget_headers(&prepared);
     let mut relay = StreamRelay::new(gw.clone(), prepared);
     let first = match tokio::time::timeout(STATUS_WAIT, relay.next()).await {
         // The request-id middleware adds `x-request-id` to this response too.
@@ -357,6 +425,9 @@ pub async fn stream_relay(
         .insert_header(("x-accel-buffering", "no"));
     if let Some(sim) = similarity {
         res = res.insert_header(("x-sluice-cache-similarity", sim));
+    }
+    for h in budget {
+        res = res.insert_header(h);
     }
     res.respond_to(req).map_into_boxed_body()
 }

@@ -10,7 +10,9 @@ use crate::{
     actors::messages::{GetVersionMetrics, RecordFeedback},
     config::ExperimentConfig,
     error::GatewayError,
+    ledger::{Entry, FeedbackRecord},
     prompts::NewVersion,
+    wire::{ChatMessage, Role},
 };
 
 fn mailbox(e: actix::MailboxError) -> GatewayError {
@@ -254,18 +256,35 @@ pub async fn feedback(
             Some("comment"),
         ));
     }
-    let (template, version) = state
-        .gateway
+    let gw = &state.gateway;
+    // Comments are free text: PII is redacted before they are kept anywhere.
+    let comment = match f.comment {
+        Some(c) if !c.is_empty() => {
+            let msg = vec![ChatMessage::text(Role::User, c)];
+            match gw.services.guardrails.check_input(&f.request_id, msg).await {
+                Ok(v) => v.messages.first().map(ChatMessage::content_text),
+                Err(_) => Some("[comment withheld by the input guardrails]".into()),
+            }
+        }
+        _ => None,
+    };
+    let (template, version) = gw
         .services
         .eval
         .send(RecordFeedback {
             request_id: f.request_id.clone(),
             rating: f.rating,
-            comment: f.comment,
+            comment: comment.clone(),
         })
         .await
         .map_err(mailbox)?
         .map_err(GatewayError::Missing)?;
+    gw.ledger.record(Entry::Feedback(FeedbackRecord {
+        request_id: f.request_id.clone(),
+        ts_ms: crate::store::unix_now() * 1000,
+        rating: i32::from(f.rating),
+        comment,
+    }));
     Ok(HttpResponse::Ok().json(json!({
         "request_id": f.request_id, "rating": f.rating, "template": template, "version": version,
     })))

@@ -1,6 +1,7 @@
 //! `POST /v1/chat`: the template-driven API: `{query, user_id, template?, version?, stream?, variables?}`.
 
 use std::{collections::BTreeMap, sync::Arc};
+use tracing::Instrument;
 
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use actix_web_lab::sse;
@@ -9,7 +10,8 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::{
-    AppState, answer_headers, intake, json_body, keep_token_window, request_id, stream_relay,
+    AppState, answer_headers, budget_headers, intake, json_body, keep_token_window, request_id,
+    stream_relay,
 };
 use crate::{
     error::GatewayError,
@@ -116,7 +118,7 @@ impl SeedChatResponse {
             input_tokens: a.usage.prompt_tokens,
             output_tokens: a.usage.completion_tokens,
             latency_ms: a.latency_ms,
-            cost_usd: a.cost_usd,
+            cost_usd: crate::money::to_f64(a.cost_usd),
             pii_detected: a.pii_detected.clone(),
             guardrail_output_pass: a.guardrail_output_pass,
             template: origin.template.clone(),
@@ -162,11 +164,16 @@ pub async fn chat(
     let mut vars = input.variables;
     vars.insert("query".into(), Value::from(input.query.clone()));
     let retrieval = if version.retrieval && !vars.contains_key("context") {
-        Some(retrieve(gw, &id, &input.query, &mut vars).await)
+        Some(
+            retrieve(gw, &id, &input.query, &mut vars)
+                .instrument(tracing::info_span!("retrieval"))
+                .await,
+        )
     } else {
         None
     };
-    let prompt = gw.prompts.render(&version, &vars)?;
+    let prompt =
+        tracing::info_span!("prompt_render").in_scope(|| gw.prompts.render(&version, &vars))?;
     let origin = Origin {
         template: version.template.clone(),
         version: version.version.clone(),
@@ -205,6 +212,9 @@ pub async fn chat(
         let answer = gw.complete(&prepared).await?;
         let mut b = HttpResponse::Ok();
         answer_headers(&mut b, &answer);
+        for h in budget_headers(&prepared) {
+            b.insert_header(h);
+        }
         return Ok(b.json(SeedChatResponse::from_answer(&answer, &facts)));
     }
     Ok(stream_relay(gw, prepared, &req, move |ev| encode(ev, &facts)).await)

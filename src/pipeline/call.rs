@@ -1,6 +1,7 @@
 //! One model's non-streaming call with retries, and the task wrapper that turns panics into errors.
 
 use std::future::Future;
+use tracing::Instrument;
 
 use futures_util::FutureExt;
 use tokio::task::JoinHandle;
@@ -72,6 +73,9 @@ pub fn report(
     error: Option<&ProviderError>,
     retrying: bool,
 ) {
+    if let Some(e) = error {
+        crate::observe::metrics::provider_error(&handle.model, e.label(), retrying);
+    }
     if let Some(ProviderError::Crashed(reason)) = error {
         handle.addr.do_send(ProviderFailed {
             generation: Some(lease.generation),
@@ -121,11 +125,13 @@ pub async fn complete_with_retries(
         let upstream = lease.upstream.clone();
         let r = req.clone();
         let limit = upstream.timeouts.request;
+        let span = tracing::info_span!("provider_attempt", model = %handle.model, attempt = retry);
         let result = catch_crash(async move {
             tokio::time::timeout(limit, upstream.complete(&r))
                 .await
                 .unwrap_or(Err(ProviderError::Timeout("the whole answer")))
         })
+        .instrument(span)
         .await;
         match result {
             Ok(c) => {

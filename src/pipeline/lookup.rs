@@ -3,6 +3,7 @@
 //! counted and logged; it never fails a request.
 
 use std::sync::Arc;
+use tracing::Instrument;
 
 use super::{Answer, CachePolicy, CacheStatus, Gateway, Prepared};
 use crate::{
@@ -66,7 +67,12 @@ impl Gateway {
         if !semantic {
             return found;
         }
-        let vector = match self.embeddings.embed_quick(keys.question.clone()).await {
+        let vector = match self
+            .embeddings
+            .embed_quick(keys.question.clone())
+            .instrument(tracing::info_span!("embedding"))
+            .await
+        {
             Ok(v) => Arc::new(v),
             Err(EmbedFailure::Timeout) => {
                 self.degraded(request_id, Degradation::EmbedTimeout, &"embedding");
@@ -182,7 +188,7 @@ impl Gateway {
         let mut a = (*shared).clone();
         a.request_id = p.request_id.clone();
         a.cache = CacheStatus::Shared;
-        a.cost_usd = 0.0;
+        a.cost_usd = crate::money::Usd::ZERO;
         a.similarity = Some(1.0);
         a.pii_detected = p.pii_detected.clone();
         a.latency_ms = super::ms_since(p.started);

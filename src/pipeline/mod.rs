@@ -5,6 +5,7 @@
 //! Upstream calls run as the request's own futures (spawned tasks whose panics surface as
 //! errors); actors are asked only for short decisions: a lease, a cache entry, a verdict.
 
+mod accounting;
 mod call;
 mod lookup;
 mod relay;
@@ -14,17 +15,17 @@ use std::{sync::Arc, time::Instant};
 
 use parking_lot::Mutex;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 pub use relay::{RelayEvent, StreamRelay};
 pub use tooling::ToolUse;
 
 use crate::{
     actors::{
-        cost::price,
-        inbox::Drain,
-        messages::{CacheHit, InputVerdict, ProviderHandle, RecordEval, RecordUsage},
+        messages::{CacheHit, InputVerdict, ProviderHandle},
         supervisor::Services,
     },
+    budget::{Budgets, Mode, Reservation},
     cache::{
         CacheKeys, Scope, cache_keys,
         flight::{Flights, Joined},
@@ -39,6 +40,9 @@ use crate::{
     embed::Embeddings,
     error::{GatewayError, ProviderError},
     guardrails::format::OutputFormat,
+    ledger::Ledger,
+    money::Usd,
+    observe::LiveStats,
     prompts::PromptRouter,
     providers::{Completion, UpstreamRequest},
     retrieval::Retriever,
@@ -76,6 +80,12 @@ pub struct Gateway {
     pub retriever: Arc<Retriever>,
     /// Tools the gateway runs itself.
     pub tools: Arc<ToolRegistry>,
+    /// Where every request's row is written.
+    pub ledger: Arc<Ledger>,
+    /// Daily spending limits.
+    pub budgets: Arc<Budgets>,
+    /// Live figures for `/admin/stats`, the dashboard and `/metrics`.
+    pub live: Arc<LiveStats>,
 }
 
 /// How the cache took part in a request.
@@ -138,6 +148,16 @@ struct Screened {
     format: OutputFormat,
     /// The rest of the request (its messages moved into the verdict).
     req: ChatRequest,
+    /// The budget's say.
+    budget: Budgeted,
+}
+
+/// What the budget decided for a request.
+#[derive(Debug, Default)]
+struct Budgeted {
+    mode: Option<Mode>,
+    reservation: Option<Reservation>,
+    downgraded_from: Option<String>,
 }
 
 /// What the HTTP layer knows of a request besides its body.
@@ -200,6 +220,16 @@ pub struct Prepared {
     pub format: OutputFormat,
     /// When the request arrived.
     pub started: Instant,
+    /// What the client asked for: a route or a model.
+    pub route: String,
+    /// The budget's mode for this request (`None` when budgets did not apply: shadow runs).
+    pub budget_mode: Option<Mode>,
+    /// The spending held for this request until it settles.
+    pub reservation: Mutex<Option<Reservation>>,
+    /// The model the budget moved this request away from.
+    pub downgraded_from: Option<String>,
+    /// The request's trace span, parent of work that outlives the handler (streams).
+    pub span: tracing::Span,
 }
 
 /// A finished answer with its accounting.
@@ -219,8 +249,8 @@ pub struct Answer {
     pub usage: Usage,
     /// Tokens counted by our tokenizer because the provider reported none.
     pub estimated: bool,
-    /// USD.
-    pub cost_usd: f64,
+    /// USD, exact.
+    pub cost_usd: Usd,
     /// Cache participation.
     pub cache: CacheStatus,
     /// Similarity of the cached question that answered (1.0 exact), for hits.
@@ -296,17 +326,20 @@ impl Gateway {
             .or_else(|| req.user.clone())
             .unwrap_or_else(|| "anonymous".into());
         let model = req.model.clone();
+        let budget_user = (!shadow).then_some(user.as_str());
         let Screened {
             chain,
             verdict,
             fit,
             format,
             req,
+            budget,
         } = match self
             .screen(
                 req,
                 prefer.as_deref(),
                 caller.as_deref(),
+                budget_user,
                 &request_id,
                 tokens_out,
             )
@@ -314,22 +347,16 @@ impl Gateway {
         {
             Ok(s) => s,
             Err(err) => {
-                // Refused before any model: still one eval record and one log line.
-                self.push_eval(RecordEval {
-                    request_id: request_id.clone(),
-                    template: origin.template.clone(),
-                    version: origin.version.clone(),
-                    model: "none".into(),
-                    latency_ms: ms_since(started),
-                    ttft_ms: None,
-                    output_chars: 0,
-                    error: Some(err.to_string()),
-                    cache_hit: false,
-                    guardrail_output_pass: true,
-                    cost_usd: 0.0,
-                });
-                let guardrail_input_pass = !matches!(err, GatewayError::Blocked(_));
-                tracing::warn!(%request_id, user_id = %user, %model, guardrail_input_pass, error = %err, "request refused");
+                // Refused before any model: still one ledger row, eval record and log line.
+                self.record_refusal(
+                    &request_id,
+                    &user,
+                    caller.as_deref(),
+                    &model,
+                    &origin,
+                    started,
+                    &err,
+                );
                 return Err(err);
             }
         };
@@ -375,7 +402,10 @@ impl Gateway {
         let mut vector = None;
         let mut flight = None;
         if let Some(keys) = &cache_keys {
-            let found = self.lookup(&request_id, keys, cache_policy).await;
+            let found = self
+                .lookup(&request_id, keys, cache_policy)
+                .instrument(tracing::info_span!("cache_lookup"))
+                .await;
             vector = found.vector;
             match found.hit {
                 Some(hit) => {
@@ -405,6 +435,11 @@ impl Gateway {
             origin,
             format,
             started,
+            route: model,
+            budget_mode: budget.mode,
+            reservation: Mutex::new(budget.reservation),
+            downgraded_from: budget.downgraded_from,
+            span: tracing::Span::current(),
         })
     }
 
@@ -416,6 +451,7 @@ impl Gateway {
         mut req: ChatRequest,
         prefer: Option<&str>,
         caller: Option<&KeyState>,
+        budget_user: Option<&str>,
         request_id: &str,
         tokens_out: &mut Option<Window>,
     ) -> Result<Screened, GatewayError> {
@@ -448,6 +484,10 @@ impl Gateway {
         // Fallbacks with a smaller window than the input needs are left out of the chain.
         let first = chain.first().map(|h| h.model.clone());
         chain.retain(|h| Some(&h.model) == first.as_ref() || h.max_input_tokens >= fit.tokens);
+        let budget = match budget_user {
+            Some(user) => self.budget(user, &mut chain, fit.tokens, req.requested_max_tokens())?,
+            None => Budgeted::default(),
+        };
         if let Some(key) = caller {
             let n = u32::try_from(fit.tokens).unwrap_or(u32::MAX);
             match key.take_tokens(n) {
@@ -462,6 +502,7 @@ impl Gateway {
             .services
             .guardrails
             .check_input(request_id, messages)
+            .instrument(tracing::info_span!("guardrail_input"))
             .await?;
         Ok(Screened {
             chain,
@@ -469,6 +510,7 @@ impl Gateway {
             fit,
             format,
             req,
+            budget,
         })
     }
 
@@ -510,6 +552,7 @@ impl Gateway {
                         .services
                         .guardrails
                         .check_output(&p.request_id, &c.text)
+                        .instrument(tracing::info_span!("guardrail_output"))
                         .await;
                     let (usage, estimated) = match c.usage {
                         Some(u) => (u, false),
@@ -524,7 +567,7 @@ impl Gateway {
                         model: handle.model.to_string(),
                         provider: Some(handle.provider.to_string()),
                         finish_reason: c.finish_reason,
-                        cost_usd: price(&usage, handle.input_per_mtok, handle.output_per_mtok),
+                        cost_usd: handle.prices.cost(&usage),
                         usage,
                         estimated,
                         cache: p.cache,
@@ -612,10 +655,7 @@ impl Gateway {
                     tracing::warn!(request_id = %p.request_id, model = %handle.model, reason = %e, "the retried answer does not match either; returning it flagged");
                 }
                 let usage = match (c.usage, second.usage) {
-                    (Some(a), Some(b)) => Some(Usage::new(
-                        a.prompt_tokens + b.prompt_tokens,
-                        a.completion_tokens + b.completion_tokens,
-                    )),
+                    (Some(a), Some(b)) => Some(a.plus(&b)),
                     _ => None,
                 };
                 (Completion { usage, ..second }, Some(valid.is_ok()))
@@ -638,7 +678,7 @@ impl Gateway {
             finish_reason: hit.finish_reason.clone(),
             usage: hit.usage,
             estimated: false,
-            cost_usd: 0.0,
+            cost_usd: Usd::ZERO,
             cache,
             similarity,
             guardrail_output_pass: true,
@@ -654,121 +694,6 @@ impl Gateway {
             ttft_ms: None,
         }
     }
-
-    fn push_usage(&self, r: RecordUsage) {
-        if self.services.cost_inbox.push(r) {
-            self.services.cost.do_send(Drain);
-        }
-    }
-
-    fn push_eval(&self, r: RecordEval) {
-        if self.services.eval_inbox.push(r) {
-            self.services.eval.do_send(Drain);
-        }
-    }
-
-    /// Cost, eval and the request log line for a finished request; the key's output tokens and
-    /// spend; the model's token calibration.
-    pub fn record(&self, p: &Prepared, a: &Answer, error: Option<String>) {
-        let cache_hit = matches!(
-            a.cache,
-            CacheStatus::Hit | CacheStatus::Stale | CacheStatus::Shared
-        );
-        self.prompts
-            .observe(&p.origin.template, &p.origin.version, error.is_some());
-        // A shadow run is the gateway's own experiment: never charged to the caller's key.
-        if let Some(key) = p.caller.as_ref().filter(|_| !p.shadow) {
-            // Output tokens, and the input the admission estimate missed.
-            let missed = if cache_hit {
-                0
-            } else {
-                a.usage.prompt_tokens.saturating_sub(p.input_tokens)
-            };
-            let owed = missed + a.usage.completion_tokens;
-            key.charge_tokens(u32::try_from(owed).unwrap_or(u32::MAX));
-            key.add_spend(a.cost_usd);
-        }
-        // Our count was made with the first model's tokenizer: only its answers calibrate it.
-        if !cache_hit
-            && !a.estimated
-            && a.continued_from.is_none()
-            && let Some(h) = p.chain.first()
-            && *h.model == *a.model
-        {
-            h.calibration
-                .observe(p.counted_input, a.usage.prompt_tokens);
-        }
-        self.push_usage(RecordUsage {
-            request_id: p.request_id.clone(),
-            user: if p.shadow {
-                "shadow".into()
-            } else {
-                p.user.clone()
-            },
-            model: if cache_hit {
-                "cache".into()
-            } else {
-                a.model.clone()
-            },
-            usage: if cache_hit { Usage::default() } else { a.usage },
-            cost_usd: a.cost_usd,
-            estimated: a.estimated,
-            cache_hit,
-        });
-        self.push_eval(RecordEval {
-            request_id: p.request_id.clone(),
-            template: p.origin.template.clone(),
-            version: p.origin.version.clone(),
-            model: a.model.clone(),
-            latency_ms: a.latency_ms,
-            ttft_ms: a.ttft_ms,
-            output_chars: a.text.chars().count(),
-            error: error.clone(),
-            cache_hit,
-            guardrail_output_pass: a.guardrail_output_pass,
-            cost_usd: a.cost_usd,
-        });
-        tracing::info!(
-            request_id = %p.request_id,
-            user_id = %p.user,
-            key = p.caller.as_ref().map_or("", |k| k.config.name.as_str()),
-            template = %p.origin.template,
-            version = %p.origin.version,
-            model = %a.model,
-            input_tokens = a.usage.prompt_tokens,
-            output_tokens = a.usage.completion_tokens,
-            latency_ms = a.latency_ms,
-            cache = a.cache.as_str(),
-            cache_similarity = a.similarity,
-            shadow = p.shadow,
-            guardrail_input_pass = true,
-            guardrail_output_pass = a.guardrail_output_pass,
-            cost_usd = a.cost_usd,
-            error = error.as_deref().unwrap_or(""),
-            "request"
-        );
-    }
-
-    /// Eval and the log line for a request that produced no answer.
-    pub fn record_failure(&self, p: &Prepared, err: &dyn std::fmt::Display) {
-        let latency_ms = ms_since(p.started);
-        self.prompts
-            .observe(&p.origin.template, &p.origin.version, true);
-        self.push_eval(RecordEval {
-            request_id: p.request_id.clone(),
-            template: p.origin.template.clone(),
-            version: p.origin.version.clone(),
-            model: "none".into(),
-            latency_ms,
-            ttft_ms: None,
-            output_chars: 0,
-            error: Some(err.to_string()),
-            cache_hit: false,
-            guardrail_output_pass: true,
-            cost_usd: 0.0,
-        });
-        tracing::warn!(request_id = %p.request_id, user_id = %p.user, latency_ms, error = %err, "request failed");
-    }
 }
 
 /// Records a non-streaming request whose client went away before the answer: dropping the
@@ -783,7 +708,7 @@ impl Drop for Pending<'_> {
     fn drop(&mut self) {
         if !self.done {
             self.gw
-                .record_failure(self.p, &"client disconnected before the answer");
+                .record_abandoned(self.p, "client disconnected before the answer");
         }
     }
 }

@@ -13,6 +13,7 @@ use std::{
 };
 
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::{
     Answer, CacheStatus, Gateway, Prepared, SAFE_MESSAGE,
@@ -20,13 +21,11 @@ use super::{
     estimate_usage, ms_since, unavailable,
 };
 use crate::{
-    actors::{
-        cost::price,
-        messages::{CacheHit, Lease, PaceRefused, ProviderHandle},
-    },
+    actors::messages::{CacheHit, Lease, PaceRefused, ProviderHandle},
     config::MidStreamFailure,
     error::{GatewayError, ProviderError},
     guardrails::output::StreamScanner,
+    money::Usd,
     providers::{ProviderEvent, StreamEnd, UpstreamRequest},
     wire::{ChatMessage, Role, Usage},
 };
@@ -249,15 +248,20 @@ impl StreamRelay {
                     let queue = pace.as_ref().map_or(Duration::ZERO, |p| p.max_wait());
                     let deadline =
                         tokio::time::Instant::now() + upstream.timeouts.first_token + queue;
-                    let task = spawn_guarded(async move {
-                        if let Some(pace) = pace
-                            && let Err(e) = pace.admit(req.paced_tokens()).await
-                        {
-                            actor.do_send(PaceRefused);
-                            return Err(e);
+                    // The stream outlives the handler's span: its attempt hangs off the request's.
+                    let span = tracing::info_span!(parent: &self.p.span, "provider_attempt", model = %handle.model, attempt = self.retry);
+                    let task = spawn_guarded(
+                        async move {
+                            if let Some(pace) = pace
+                                && let Err(e) = pace.admit(req.paced_tokens()).await
+                            {
+                                actor.do_send(PaceRefused);
+                                return Err(e);
+                            }
+                            upstream.stream(&req, &tx).await
                         }
-                        upstream.stream(&req, &tx).await
-                    });
+                        .instrument(span),
+                    );
                     self.segments.push(Segment {
                         handle,
                         request: self.request.clone(),
@@ -505,7 +509,7 @@ impl StreamRelay {
     /// The answer so far, with usage summed over segments (estimated where not reported).
     fn answer(&self, finish_reason: &str, guardrail_output_pass: bool) -> Answer {
         let mut usage = Usage::default();
-        let mut cost = 0.0;
+        let mut cost = Usd::ZERO;
         let mut estimated = false;
         for seg in &self.segments {
             let u = match seg.usage {
@@ -515,11 +519,8 @@ impl StreamRelay {
                     estimate_usage(&seg.handle.model, &seg.request.messages, &seg.text)
                 }
             };
-            usage = Usage::new(
-                usage.prompt_tokens + u.prompt_tokens,
-                usage.completion_tokens + u.completion_tokens,
-            );
-            cost += price(&u, seg.handle.input_per_mtok, seg.handle.output_per_mtok);
+            usage = usage.plus(&u);
+            cost += seg.handle.prices.cost(&u);
         }
         let last = self.segments.last();
         Answer {
@@ -532,7 +533,7 @@ impl StreamRelay {
             finish_reason: finish_reason.to_string(),
             usage,
             estimated,
-            cost_usd: (cost * 1e8).round() / 1e8,
+            cost_usd: cost,
             cache: self.p.cache,
             similarity: None,
             guardrail_output_pass,

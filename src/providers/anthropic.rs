@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     error::ProviderError,
-    wire::{ChatMessage, Role, Usage},
+    wire::{ChatMessage, PromptTokensDetails, Role, Usage},
 };
 
 /// The `anthropic-version` header sent with every call.
@@ -260,8 +260,9 @@ fn tool_choice(extra: &Map<String, Value>) -> Option<Value> {
     Some(choice)
 }
 
-#[derive(Deserialize, Default, Clone, Copy)]
-struct RawUsage {
+/// Anthropic's usage object.
+#[derive(Debug, Deserialize, Default, Clone, Copy)]
+pub(super) struct RawUsage {
     #[serde(default)]
     input_tokens: u64,
     #[serde(default)]
@@ -275,6 +276,19 @@ struct RawUsage {
 impl RawUsage {
     fn prompt(&self) -> u64 {
         self.input_tokens + self.cache_read_input_tokens + self.cache_creation_input_tokens
+    }
+
+    /// In OpenAI's shape: `prompt_tokens` is the whole input, cache reads and writes included,
+    /// and the details say which part was which.
+    fn usage(&self, output_tokens: u64) -> Usage {
+        let mut u = Usage::new(self.prompt(), output_tokens);
+        if self.cache_read_input_tokens > 0 || self.cache_creation_input_tokens > 0 {
+            u.prompt_tokens_details = Some(PromptTokensDetails {
+                cached_tokens: self.cache_read_input_tokens,
+                cache_write_tokens: self.cache_creation_input_tokens,
+            });
+        }
+        u
     }
 }
 
@@ -327,7 +341,7 @@ pub fn parse_completion(bytes: &[u8]) -> Result<Completion, ProviderError> {
     Ok(Completion {
         text,
         finish_reason: finish_reason_from(raw.stop_reason.as_deref().unwrap_or("end_turn")),
-        usage: raw.usage.map(|u| Usage::new(u.prompt(), u.output_tokens)),
+        usage: raw.usage.map(|u| u.usage(u.output_tokens)),
         tool_calls: (!calls.is_empty()).then_some(Value::Array(calls)),
     })
 }
@@ -352,7 +366,7 @@ pub(super) fn decode_event(
         "message_start" => {
             if let Some(u) = v.pointer("/message/usage") {
                 let u: RawUsage = serde_json::from_value(u.clone()).unwrap_or_default();
-                state.prompt_tokens = Some(u.prompt());
+                state.input_usage = Some(u);
             }
         }
         "content_block_start"
@@ -377,7 +391,7 @@ pub(super) fn decode_event(
                 state.finish_reason = Some(finish_reason_from(r));
             }
             if let Some(out) = v.pointer("/usage/output_tokens").and_then(Value::as_u64) {
-                state.usage = Some(Usage::new(state.prompt_tokens.unwrap_or(0), out));
+                state.usage = Some(state.input_usage.unwrap_or_default().usage(out));
             }
         }
         "message_stop" => {

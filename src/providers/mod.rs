@@ -283,7 +283,8 @@ impl Upstream {
 struct StreamDecoder {
     kind: ProviderKind,
     finish_reason: Option<String>,
-    prompt_tokens: Option<u64>,
+    /// Anthropic's input usage from `message_start`, completed by `message_delta`.
+    input_usage: Option<anthropic::RawUsage>,
     usage: Option<Usage>,
     done: bool,
     /// Anthropic block index of each `tool_use` block so far, in order: the position is the
@@ -296,7 +297,7 @@ impl StreamDecoder {
         StreamDecoder {
             kind,
             finish_reason: None,
-            prompt_tokens: None,
+            input_usage: None,
             usage: None,
             done: false,
             tool_blocks: Vec::new(),

@@ -17,7 +17,11 @@ pub use documents::{StoredChunk, StoredDocument};
 pub use prompts::{StoredVersion, VersionOrigin};
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_prompts_documents.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_prompts_documents.sql"),
+    // The ledger's tables; the same text creates them on PostgreSQL.
+    crate::ledger::SCHEMA,
+];
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]

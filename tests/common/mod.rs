@@ -2,4 +2,6 @@
 #![allow(dead_code)]
 
 pub mod gateway;
+pub mod hook;
+pub mod otlp;
 pub mod upstream;

@@ -123,6 +123,7 @@ pub struct Gate {
 
 #[derive(Debug, Default)]
 struct GateInner {
+    arrivals: std::sync::atomic::AtomicUsize,
     arrived: Notify,
     opened: Notify,
     open: AtomicBool,
@@ -141,6 +142,23 @@ impl Gate {
             .expect("no request reached the gate");
     }
 
+    /// Waits until `n` requests in all reached the gate.
+    pub async fn wait_arrivals(&self, n: usize) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let arrived = self.inner.arrived.notified();
+                tokio::pin!(arrived);
+                arrived.as_mut().enable();
+                if self.inner.arrivals.load(Ordering::SeqCst) >= n {
+                    return;
+                }
+                arrived.await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("fewer than {n} requests reached the gate"));
+    }
+
     /// Lets every held and future request through.
     pub fn open(&self) {
         self.inner.open.store(true, Ordering::SeqCst);
@@ -151,6 +169,7 @@ impl Gate {
         let opened = self.inner.opened.notified();
         tokio::pin!(opened);
         opened.as_mut().enable();
+        self.inner.arrivals.fetch_add(1, Ordering::SeqCst);
         self.inner.arrived.notify_one();
         if !self.inner.open.load(Ordering::SeqCst) {
             opened.await;
@@ -179,6 +198,8 @@ impl MockUpstream {
             disconnected: AtomicBool::new(false),
             notify: Notify::new(),
             next_id: AtomicU64::new(1),
+            cache_read: AtomicU64::new(0),
+            cache_write: AtomicU64::new(0),
         });
         let (tx, rx) = std::sync::mpsc::channel();
         let server_shared = Arc::clone(&shared);
@@ -221,6 +242,15 @@ impl MockUpstream {
     /// Base URL including `/v1`, e.g. `http://127.0.0.1:PORT/v1`.
     pub fn base_url(&self) -> String {
         format!("http://{}/v1", self.addr)
+    }
+
+    /// From now on, every answer reports `read` input tokens as read from the provider's prompt
+    /// cache and `written` as written to it (OpenAI `prompt_tokens_details.cached_tokens`;
+    /// Anthropic `cache_read_input_tokens` / `cache_creation_input_tokens`, its
+    /// `input_tokens` then counting the rest only, as Anthropic does).
+    pub fn prompt_cache(&self, read: u64, written: u64) {
+        self.shared.cache_read.store(read, Ordering::SeqCst);
+        self.shared.cache_write.store(written, Ordering::SeqCst);
     }
 
     /// Number of requests received so far (both routes).
@@ -274,6 +304,10 @@ struct Shared {
     disconnected: AtomicBool,
     notify: Notify,
     next_id: AtomicU64,
+    /// Input tokens every answer reports as read from / written to the provider's prompt
+    /// cache (set by `prompt_cache`).
+    cache_read: AtomicU64,
+    cache_write: AtomicU64,
 }
 
 impl Shared {
@@ -405,6 +439,8 @@ async fn handle(
             .and_then(Value::as_bool)
             == Some(true),
         prompt_tokens: prompt_words(provider, &json) + 3,
+        cache_read: shared.cache_read.load(Ordering::SeqCst),
+        cache_write: shared.cache_write.load(Ordering::SeqCst),
         id: match provider {
             Provider::OpenAi => format!("chatcmpl-mock{}", shared.next_id()),
             Provider::Anthropic => format!("msg_mock{}", shared.next_id()),
@@ -424,6 +460,8 @@ struct RequestCtx {
     stream: bool,
     include_usage: bool,
     prompt_tokens: u64,
+    cache_read: u64,
+    cache_write: u64,
     id: String,
     created: u64,
 }
@@ -742,13 +780,30 @@ fn null() -> String {
     "null".to_owned()
 }
 
-/// OpenAI `usage` object.
-fn openai_usage(prompt: u64, completion: u64) -> String {
-    obj(&[
+/// OpenAI `usage` object (prompt tokens include the cached ones).
+fn openai_usage(ctx: &RequestCtx, completion: u64) -> String {
+    let prompt = ctx.prompt_tokens + ctx.cache_read + ctx.cache_write;
+    let mut fields = vec![
         ("prompt_tokens", prompt.to_string()),
         ("completion_tokens", completion.to_string()),
         ("total_tokens", (prompt + completion).to_string()),
-    ])
+    ];
+    if ctx.cache_read > 0 {
+        fields.push((
+            "prompt_tokens_details",
+            obj(&[("cached_tokens", ctx.cache_read.to_string())]),
+        ));
+    }
+    obj(&fields)
+}
+
+/// Anthropic's input fields of `usage`: `input_tokens` excludes the cache reads and writes.
+fn anthropic_input(ctx: &RequestCtx) -> Vec<(&'static str, String)> {
+    vec![
+        ("input_tokens", ctx.prompt_tokens.to_string()),
+        ("cache_read_input_tokens", ctx.cache_read.to_string()),
+        ("cache_creation_input_tokens", ctx.cache_write.to_string()),
+    ]
 }
 
 /// Full non-streaming completion body.
@@ -775,7 +830,7 @@ fn full_completion(ctx: &RequestCtx, text: &str) -> String {
                     ])
                 ),
             ),
-            ("usage", openai_usage(ctx.prompt_tokens, completion)),
+            ("usage", openai_usage(ctx, completion)),
         ]),
         Provider::Anthropic => obj(&[
             ("id", js(&ctx.id)),
@@ -788,13 +843,11 @@ fn full_completion(ctx: &RequestCtx, text: &str) -> String {
             ),
             ("stop_reason", js("end_turn")),
             ("stop_sequence", null()),
-            (
-                "usage",
-                obj(&[
-                    ("input_tokens", ctx.prompt_tokens.to_string()),
-                    ("output_tokens", completion.to_string()),
-                ]),
-            ),
+            ("usage", {
+                let mut u = anthropic_input(ctx);
+                u.push(("output_tokens", completion.to_string()));
+                obj(&u)
+            }),
         ]),
     }
 }
@@ -918,7 +971,7 @@ fn stream_response(
                 Ending::Done => {
                     events.push((0, chunk(choice("{}".into(), js("stop")), None)));
                     if ctx.include_usage {
-                        let usage = openai_usage(ctx.prompt_tokens, completion);
+                        let usage = openai_usage(ctx, completion);
                         events.push((0, chunk(None, Some(usage))));
                     }
                     events.push((0, Bytes::from_static(b"data: [DONE]\n\n")));
@@ -939,13 +992,11 @@ fn stream_response(
                 ("content", "[]".into()),
                 ("stop_reason", null()),
                 ("stop_sequence", null()),
-                (
-                    "usage",
-                    obj(&[
-                        ("input_tokens", ctx.prompt_tokens.to_string()),
-                        ("output_tokens", "1".into()),
-                    ]),
-                ),
+                ("usage", {
+                    let mut u = anthropic_input(ctx);
+                    u.push(("output_tokens", "1".into()));
+                    obj(&u)
+                }),
             ]);
             let start = obj(&[("type", js("message_start")), ("message", message)]);
             events.push((0, named_event("message_start", &start)));
