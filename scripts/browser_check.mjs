@@ -40,14 +40,21 @@ async function get(url, password) {
   return fetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(10000) });
 }
 
+// The page and its event stream challenge with Basic (so a browser asks for the key); the JSON
+// API under /admin answers 401 with the API's Bearer challenge.
 async function checkAuth() {
+  const paths = [
+    ['/admin/dashboard', /^basic\b/i, 'Basic'],
+    ['/admin/dashboard/events', /^basic\b/i, 'Basic'],
+    ['/admin/stats', /^bearer\b/i, 'Bearer'],
+  ];
   for (const [what, pw] of [['no credentials', undefined], ['a wrong key', KEY + '-wrong']]) {
-    for (const p of ['/admin/dashboard', '/admin/stats']) {
+    for (const [p, scheme, name] of paths) {
       const res = await get(BASE + p, pw);
       await res.body?.cancel();
       const challenge = res.headers.get('www-authenticate') || '';
       if (res.status !== 401) fail(`GET ${p} with ${what}: expected 401, got ${res.status}`);
-      else if (!/^basic\b/i.test(challenge)) fail(`GET ${p} with ${what}: 401 without a Basic challenge (WWW-Authenticate: "${challenge}")`);
+      else if (!scheme.test(challenge)) fail(`GET ${p} with ${what}: 401 without a ${name} challenge (WWW-Authenticate: "${challenge}")`);
     }
   }
 }
@@ -95,7 +102,7 @@ function compareTiles(tiles, stats) {
 async function main() {
   const started = Date.now();
   await checkAuth();
-  say(`auth: ${failures.length ? 'FAILED' : '401 with a Basic challenge without the key'}`);
+  say(`auth: ${failures.length ? 'FAILED' : '401 without the key (Basic challenge for the page, Bearer for the API)'}`);
 
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',

@@ -110,7 +110,7 @@ CONF
     echo "$port" > "$dir/port"
 
     local psql=("$BIN/psql" -X -q -h "$dir" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1)
-    as_pg "${psql[@]}" -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sluice') THEN CREATE ROLE sluice LOGIN; END IF; END \$\$;" >&2
+    as_pg "${psql[@]}" -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'sluice') THEN CREATE ROLE sluice LOGIN CREATEDB; END IF; END \$\$;" >&2
     if [[ -z $(as_pg "${psql[@]}" -tA -c "SELECT 1 FROM pg_database WHERE datname = 'sluice'") ]]; then
         as_pg "${psql[@]}" -c "CREATE DATABASE sluice OWNER sluice" >&2
     fi

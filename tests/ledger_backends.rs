@@ -2,8 +2,11 @@
 //! PostgreSQL: $SLUICE_TEST_POSTGRES_URL, or a throwaway server from scripts/postgres.sh.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::postgres::PgServer;
+
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -272,58 +275,13 @@ fn fb_entry(id: &str) -> Entry {
     })
 }
 
-struct Server {
-    url: String,
-    /// Set when this test started the server and must stop it.
-    dir: Option<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(dir) = &self.dir {
-            let _ = Command::new("bash")
-                .args(["scripts/postgres.sh", "stop", dir])
-                .status();
-        }
-    }
-}
-
-fn server() -> Server {
-    if let Ok(url) = std::env::var("SLUICE_TEST_POSTGRES_URL") {
-        return Server { url, dir: None };
-    }
-    let out = Command::new("bash")
-        .args(["scripts/postgres.sh", "start"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let dir = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("dir="))
-        .map(str::to_string);
-    let url = stdout.lines().last().unwrap().trim().to_string();
-    Server { url, dir }
-}
-
-/// Drops the tables so a reused server starts clean.
-fn reset(url: &str) {
-    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    c.batch_execute("DROP TABLE IF EXISTS request_log; DROP TABLE IF EXISTS feedback;")
-        .unwrap();
-}
-
 #[test]
 fn postgres_backend() {
-    let server = server();
-    reset(&server.url);
-    let ledger = PostgresLedger::connect(&server.url).unwrap();
+    let server = PgServer::start();
+    let db = server.fresh_database("ledger");
+    let ledger = PostgresLedger::connect(&db).unwrap();
     // Connecting again re-applies the schema harmlessly.
-    let ledger2 = PostgresLedger::connect(&server.url).unwrap();
+    let ledger2 = PostgresLedger::connect(&db).unwrap();
     drop(ledger2);
     exercise("postgres", &ledger);
 
@@ -343,7 +301,7 @@ fn postgres_backend() {
 
     // One transaction per batch: a row that fails takes the whole batch with it, and the
     // writer connection is usable afterwards.
-    let mut raw = postgres::Client::connect(&server.url, postgres::NoTls).unwrap();
+    let mut raw = postgres::Client::connect(&db, postgres::NoTls).unwrap();
     raw.batch_execute(
         "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
          IF NEW.request_id = 'boom' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$; \
@@ -377,9 +335,7 @@ fn postgres_backend() {
 
     // Throughput, 50,000 rows in batches of 500, for a few rows-per-statement settings.
     for chunk in [1, 100, 250, 500] {
-        let l = PostgresLedger::connect(&server.url)
-            .unwrap()
-            .with_chunk_rows(chunk);
+        let l = PostgresLedger::connect(&db).unwrap().with_chunk_rows(chunk);
         let before = l.count().unwrap();
         let rate = throughput(&l, &format!("pg{chunk}"), 50_000, 500);
         assert_eq!(l.count().unwrap(), before + 50_000);
@@ -391,8 +347,8 @@ fn postgres_backend() {
     // Calls from tokio's blocking pool (actix web::block) inside a multi-thread runtime.
     let ledger = Arc::new(ledger);
     let spare = [
-        PostgresLedger::connect(&server.url).unwrap(),
-        PostgresLedger::connect(&server.url).unwrap(),
+        PostgresLedger::connect(&db).unwrap(),
+        PostgresLedger::connect(&db).unwrap(),
     ];
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -417,7 +373,7 @@ fn postgres_backend() {
         assert!(matches!(direct, Err(LedgerError::Query(_))));
         // Dropping the last handle inside spawn_blocking is fine.
         // connect() inside async code is refused cleanly too.
-        let url = server.url.clone();
+        let url = db.clone();
         let c = tokio::spawn(async move { PostgresLedger::connect(&url).err() })
             .await
             .unwrap();

@@ -4,4 +4,5 @@
 pub mod gateway;
 pub mod hook;
 pub mod otlp;
+pub mod postgres;
 pub mod upstream;

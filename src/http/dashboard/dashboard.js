@@ -136,7 +136,7 @@
     const reqEl = document.querySelector('.tile-value[data-metric="requests"]');
     reqEl.textContent = fmtInt(w.requests);
     reqEl.dataset.value = raw(w, 'requests');
-    reqEl.nextSibling.textContent = fmtInt(w.errors) + ' errors';
+    reqEl.nextSibling.textContent = fmtInt(w.errors) + (w.errors === 1 ? ' error' : ' errors');
     const errEl = document.querySelector('.tile-value[data-metric="error_rate_pct"]');
     errEl.textContent = fmtPct(w.error_rate_pct);
     errEl.dataset.value = raw(w, 'error_rate_pct');
@@ -186,7 +186,8 @@
     const opts = {
       width: Math.max(200, box.clientWidth), height: 220,
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      // Always the last hour, however few minutes have traffic.
+      scales: { x: { time: true, range: () => { const now = Date.now() / 1000; return [now - 3600, now + 30]; } } },
       series: [{ label: 'time' }].concat(seriesOpts),
       axes: [axisStyle({}), axisStyle(yAxis)],
       legend: { live: true },
@@ -209,8 +210,6 @@
     charts.latency = makeChart('chart-latency', [
       { label: 'P50', stroke: '#4cc9f0', width: 2, value: msVal, spanGaps: false },
       { label: 'P99', stroke: '#f72585', width: 2, value: msVal, spanGaps: false },
-      { label: 'P50 target', stroke: 'rgba(76,201,240,0.45)', width: 1, dash: [4, 4], value: msVal, points: { show: false } },
-      { label: 'P99 target', stroke: 'rgba(247,37,133,0.45)', width: 1, dash: [4, 4], value: msVal, points: { show: false } },
     ], { size: 60, values: (u, vals) => vals.map((v) => fmtMs(v)) });
     const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.7, 24] }) : undefined;
     charts.cost = makeChart('chart-cost', [
@@ -221,12 +220,11 @@
   function renderCharts(series, stats) {
     if (!charts.latency) return;
     const pts = fillGaps((series || []).filter((p) => p && isNum(p.t)).sort((a, b) => a.t - b.t));
-    const targets = Object.assign({}, DEFAULT_TARGETS, stats.targets || {});
     const xs = pts.map((p) => p.t);
     const val = (p, k) => (p.gap || !isNum(p[k]) ? null : p[k]);
+    // The targets are on the tiles; drawn here they would flatten milliseconds to zero.
     charts.latency.setData([xs, pts.map((p) => val(p, 'p50_latency_ms')),
-      pts.map((p) => val(p, 'p99_latency_ms')),
-      xs.map(() => targets.p50_latency_ms), xs.map(() => targets.p99_latency_ms)]);
+      pts.map((p) => val(p, 'p99_latency_ms'))]);
     charts.cost.setData([xs, pts.map((p) => (p.gap ? 0 : val(p, 'cost_usd')))]);
     for (const id of ['chart-latency', 'chart-cost']) byId(id).classList.toggle('nodata', !xs.length);
   }
