@@ -54,10 +54,16 @@ data_dir = {:?}
 
 /// Starts the binary; returns it and its URL.
 fn serve(cfg: &Path) -> (Child, String) {
+    let (child, url, _) = serve_logged(cfg, "warn");
+    (child, url)
+}
+
+/// Starts the binary with `RUST_LOG=level`; returns it, its URL and its later stdout lines.
+fn serve_logged(cfg: &Path, level: &str) -> (Child, String, std::sync::mpsc::Receiver<String>) {
     let mut child = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(cfg)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", level)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -70,8 +76,13 @@ fn serve(cfg: &Path) -> (Child, String) {
         }
     };
     // Keep reading so the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, url)
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, url, rx)
 }
 
 async fn send(url: &str, n: usize) {
@@ -199,5 +210,64 @@ async fn one_request_exports_a_tree_of_component_spans() {
         .find(|s| s.name == "provider_attempt" && s.trace_id == root.trace_id)
         .unwrap();
     assert_eq!(attempt.attr_str("model"), Some("m"));
+    let _ = std::fs::remove_dir_all(data);
+}
+
+#[tokio::test]
+async fn each_request_logs_one_json_line_with_the_seed_fields_and_no_pii() {
+    let data = temp_dir("logs");
+    let (child, url, lines) = serve_logged(&config(&data, ""), "info");
+    let secret = "sk-live-0123456789abcdefghijklmnopqrstuv";
+    let r = reqwest::Client::new()
+        .post(format!("{url}/v1/chat/completions"))
+        .header("x-request-id", "req-logged-1")
+        .header("authorization", format!("Bearer {secret}"))
+        .json(
+            &json!({"model": "m", "user": "u-log", "messages": [{"role": "user",
+               "content": "write to leak@example.com, card 4111 1111 1111 1111"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-request-id"], "req-logged-1");
+    signal(&child, "-TERM");
+    assert!(wait(child).await.success());
+    // The sender side closed with the process: this drains every line it wrote.
+    let all: Vec<String> = lines.iter().collect();
+    let request: Vec<serde_json::Value> = all
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["request_id"] == "req-logged-1")
+        .collect();
+    let line = request
+        .iter()
+        .find(|v| v["fields"]["message"] == "request")
+        .unwrap_or_else(|| panic!("no request line in {all:#?}"));
+    let f = &line["fields"];
+    for key in [
+        "user_id",
+        "template",
+        "version",
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "latency_ms",
+        "cache_hit",
+        "guardrail_input_pass",
+        "guardrail_output_pass",
+        "cost_usd",
+        "error",
+    ] {
+        assert!(f.get(key).is_some(), "{key} missing: {line}");
+    }
+    assert_eq!(f["user_id"], "u-log");
+    assert_eq!(f["model"], "m");
+    assert_eq!(f["guardrail_input_pass"], true);
+    for line in &all {
+        for leak in ["leak@example.com", "4111 1111", secret] {
+            assert!(!line.contains(leak), "{leak} in the log: {line}");
+        }
+    }
     let _ = std::fs::remove_dir_all(data);
 }

@@ -1,7 +1,5 @@
 //! `[ledger]`, `[budgets]` and `[telemetry]`: where records go, what may be spent, where traces go.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
 use super::{Env, Secret, resolve_env};
@@ -17,7 +15,6 @@ pub(super) struct RawLedger {
     postgres_url: Option<String>,
     queue: Option<usize>,
     batch: Option<usize>,
-    flush_ms: Option<u64>,
 }
 
 /// Which database holds the request log, cost ledger, eval records and feedback.
@@ -36,10 +33,9 @@ pub struct LedgerConfig {
     pub backend: LedgerBackend,
     /// Records waiting for the writer; past this, they go to the overflow file.
     pub queue: usize,
-    /// Most records per write transaction.
+    /// Most records per write transaction. The writer commits whatever has queued as soon
+    /// as it is free (group commit), so a record waits for at most one batch before it.
     pub batch: usize,
-    /// Longest a record waits before it is written (what `kill -9` may lose).
-    pub flush: Duration,
 }
 
 pub(super) fn validate_ledger(
@@ -80,20 +76,13 @@ pub(super) fn validate_ledger(
     };
     let queue = raw.queue.unwrap_or(20_000);
     let batch = raw.batch.unwrap_or(1_000);
-    let flush_ms = raw.flush_ms.unwrap_or(200);
     if queue == 0 || batch == 0 {
         errs.push("ledger.queue and ledger.batch must be at least 1".into());
-    }
-    if !(1..=1000).contains(&flush_ms) {
-        errs.push(format!(
-            "ledger.flush_ms = {flush_ms} must be between 1 and 1000 (a crash loses at most this much)"
-        ));
     }
     LedgerConfig {
         backend,
         queue: queue.max(1),
         batch: batch.max(1),
-        flush: Duration::from_millis(flush_ms.clamp(1, 1000)),
     }
 }
 

@@ -1,7 +1,5 @@
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use super::*;
 
 pub(crate) fn request(id: &str, day: &str, user: &str, model: &str, cost_pico: i64) -> Entry {
@@ -41,7 +39,6 @@ fn cfg(queue: usize) -> LedgerConfig {
         backend: LedgerBackend::Sqlite,
         queue,
         batch: 100,
-        flush: Duration::from_millis(200),
     }
 }
 
