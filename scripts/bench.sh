@@ -12,7 +12,10 @@
 # byte (sequential requests on one keep-alive connection, median and p99) direct vs
 # gateway, and the gateway's peak RSS (VmHWM) after the load. Ends with a markdown table, then
 # the edge's own figures from `edge_bench`: the input guardrails on a 50,000-token document and
-# the whole edge (keys, paces, context window, guardrails) on a short request.
+# the whole edge (keys, paces, context window, guardrails) on a short request; then
+# `ledger_bench`: what cost accounting, the live stats, metrics and the log line add to a request,
+# and the records per second the ledger stores (SQLite, and a throwaway PostgreSQL); then the
+# semantic cache.
 #
 # Environment:
 #   BENCH_SECS         seconds per wrk run (default 10)
@@ -477,6 +480,20 @@ echo
 echo "The edge in-process (release edge_bench: the gateway's own code and default rules):"
 echo
 "$TARGET_DIR/release/edge_bench" | sed 's/^/    /'
+
+# --- the accounting path and the ledger ------------------------------------------------
+echo
+echo "Cost, logging, metrics and the ledger (release ledger_bench, in-process; PostgreSQL from scripts/postgres.sh):"
+echo
+PG_DIR=""
+if PG_OUT="$(scripts/postgres.sh start 2>/dev/null)"; then
+    PG_DIR="$(sed -n 's/^dir=//p' <<<"$PG_OUT")"
+    SLUICE_BENCH_POSTGRES_URL="$(tail -n 1 <<<"$PG_OUT")" "$TARGET_DIR/release/ledger_bench" | sed 's/^/    /'
+    scripts/postgres.sh stop "$PG_DIR" >/dev/null 2>&1 || true
+else
+    echo "    (no PostgreSQL: SQLite only)"
+    "$TARGET_DIR/release/ledger_bench" | sed 's/^/    /'
+fi
 
 # --- the semantic cache --------------------------------------------------------------
 echo

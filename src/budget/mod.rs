@@ -139,6 +139,8 @@ pub struct Budgets {
     day: Mutex<Day>,
     alerts: Arc<Alerts>,
     clock: Box<dyn Fn() -> i64 + Send + Sync>,
+    /// The day number and its `YYYY-MM-DD`.
+    today: Mutex<(i64, String)>,
 }
 
 impl std::fmt::Debug for Budgets {
@@ -195,6 +197,7 @@ impl Budgets {
             }),
             alerts,
             clock,
+            today: Mutex::new((number, day_string(number))),
         })
     }
 
@@ -208,9 +211,14 @@ impl Budgets {
         &self.cfg
     }
 
-    /// Today's UTC day, `YYYY-MM-DD`.
+    /// Today's UTC day, `YYYY-MM-DD` (formatted once a day, not per request).
     pub fn today(&self) -> String {
-        day_string(day_number((self.clock)()))
+        let day = day_number((self.clock)());
+        let mut cached = self.today.lock();
+        if cached.0 != day {
+            *cached = (day, day_string(day));
+        }
+        cached.1.clone()
     }
 
     /// Takes today's spend per user from the ledger at start, so a restart forgets nothing.

@@ -37,6 +37,7 @@ struct Writer {
     inserts: HashMap<usize, Statement>,
 }
 
+/// The ledger in a PostgreSQL database shared by replicas.
 pub struct PostgresLedger {
     config: Config,
     /// user@host:port/db, for error messages; never the password.

@@ -2,48 +2,76 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One row of `request_log`, one per request. Field order follows the columns.
+/// One row of `request_log`, one per request: its log line, ledger entry and eval record.
+/// Field order follows the columns.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RequestRecord {
+    /// Request id.
     pub request_id: String,
+    /// When it finished, Unix milliseconds.
     pub ts_ms: i64,
-    /// UTC day of `ts_ms`, 'YYYY-MM-DD'.
+    /// UTC day of `ts_ms`, 'YYYY-MM-DD' (budgets and sums are per day).
     pub day: String,
+    /// User id.
     pub user_id: String,
+    /// Virtual key name (empty without auth).
     pub key_name: String,
+    /// What the client asked for: a route or a model.
     pub route: String,
+    /// The model that answered (`cache` for cache hits, `none` when none did).
     pub model: String,
+    /// Its provider (empty when none).
     pub provider: String,
+    /// Prompt template (`none` for raw chat).
     pub template: String,
+    /// Template version.
     pub version: String,
+    /// HTTP status given to the client (499: the client left first).
     pub status: i32,
+    /// What went wrong, if anything.
     pub error: Option<String>,
-    /// 'miss', 'hit', 'stale', 'shared', ...
+    /// Cache participation: 'off', 'miss', 'hit', 'stale', 'shared'.
     pub cache: String,
+    /// Input tokens, cached and cache-write ones included.
     pub input_tokens: i64,
+    /// Of which read from the provider's prompt cache.
     pub cached_input_tokens: i64,
+    /// Of which written to the provider's prompt cache.
     pub cache_write_tokens: i64,
+    /// Output tokens.
     pub output_tokens: i64,
     /// Token counts were estimated rather than reported by the provider.
     pub estimated: bool,
     /// Cost in picodollars (1e-12 USD).
     pub cost_pico: i64,
+    /// Arrival to end, ms.
     pub latency_ms: f64,
+    /// Arrival to the first token, ms (streams).
     pub ttft_ms: Option<f64>,
+    /// Characters of the answer.
     pub output_chars: i64,
+    /// Whether the input guardrails let it through.
     pub guardrail_input_pass: bool,
+    /// Whether the output guardrails let the answer through.
     pub guardrail_output_pass: bool,
+    /// Guardrail findings, comma-separated (`pii:email`, `input_blocked`, `format_invalid` …).
     pub guardrail_flags: String,
+    /// Gateway tools run, comma-separated.
     pub tools_used: String,
+    /// Whether the budget sent it to a cheaper model.
     pub downgraded: bool,
 }
 
 /// One row of `feedback`; a later rating for the same request replaces it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FeedbackRecord {
+    /// The rated request.
     pub request_id: String,
+    /// When, Unix milliseconds.
     pub ts_ms: i64,
+    /// 1 to 5.
     pub rating: i32,
+    /// Free text, PII redacted.
     pub comment: Option<String>,
 }
 
@@ -52,7 +80,9 @@ pub struct FeedbackRecord {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum Entry {
+    /// A finished request.
     Request(RequestRecord),
+    /// A rating.
     Feedback(FeedbackRecord),
 }
 
@@ -62,12 +92,17 @@ pub enum Entry {
 pub enum Dimension {
     /// A single group keyed 'total'; always exactly one row, zeros when nothing matched.
     Total,
+    /// User id.
     User,
+    /// Virtual key.
     Key,
+    /// Answering model.
     Model,
     /// template || '@' || version
     Template,
+    /// Requested route.
     Route,
+    /// UTC day.
     Day,
 }
 
@@ -96,6 +131,7 @@ impl Dimension {
     }
 }
 
+/// Sums over a range of days.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CostQuery {
     /// First day included, 'YYYY-MM-DD'.
@@ -104,18 +140,26 @@ pub struct CostQuery {
     pub to_day: String,
     /// Only this user's requests when set.
     pub user: Option<String>,
+    /// Grouping.
     pub by: Dimension,
 }
 
 /// One line of a cost report. Ordered by cost descending, then key.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Group {
+    /// The group's value ('total' for [`Dimension::Total`]).
     pub key: String,
+    /// Requests.
     pub requests: i64,
+    /// Input tokens, cached ones included.
     pub input_tokens: i64,
+    /// Input tokens read from the provider's prompt cache.
     pub cached_input_tokens: i64,
+    /// Input tokens written to it.
     pub cache_write_tokens: i64,
+    /// Output tokens.
     pub output_tokens: i64,
+    /// Picodollars.
     pub cost_pico: i64,
     /// Requests answered from cache: cache in ('hit', 'stale', 'shared').
     pub cache_hits: i64,

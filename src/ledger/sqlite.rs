@@ -9,6 +9,7 @@ use super::error::LedgerError;
 use super::record::{CostQuery, Entry, FeedbackRecord, Group, RequestRecord};
 use super::{LedgerStore, sql};
 
+/// The ledger in the embedded SQLite database.
 pub struct SqliteLedger {
     writer: Mutex<Connection>,
     /// A second connection so reads do not wait for a batch (WAL lets them run together).

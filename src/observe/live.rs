@@ -105,8 +105,10 @@ pub struct Point {
 pub struct Recent {
     /// Request id.
     pub request_id: String,
-    /// When it ended, RFC 3339.
+    /// When it ended, RFC 3339 (formatted when read, not on the request path).
     pub ts: String,
+    #[serde(skip)]
+    ts_ms: i64,
     /// User.
     pub user: String,
     /// Model.
@@ -220,9 +222,8 @@ impl LiveStats {
             .any(|f| f == "input_blocked" || f == "output_blocked");
         let recent = Recent {
             request_id: row.request_id.clone(),
-            ts: jiff::Timestamp::from_millisecond(row.ts_ms)
-                .map(|t| t.to_string())
-                .unwrap_or_default(),
+            ts: String::new(),
+            ts_ms: row.ts_ms,
             user: row.user_id.clone(),
             model: row.model.clone(),
             template: row.template.clone(),
@@ -335,7 +336,13 @@ impl LiveStats {
 
     /// The latest requests, newest first.
     pub fn recent(&self) -> Vec<Recent> {
-        self.inner.lock().recent.iter().cloned().collect()
+        let mut out: Vec<Recent> = self.inner.lock().recent.iter().cloned().collect();
+        for r in &mut out {
+            r.ts = jiff::Timestamp::from_millisecond(r.ts_ms)
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+        }
+        out
     }
 }
 

@@ -21,6 +21,9 @@ const SECONDS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0,
 ];
 
+/// How often queued histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the process's recorder once; `None` when another recorder was installed first.
@@ -31,7 +34,21 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)
                 .ok()?;
             match builder.install_recorder() {
-                Ok(h) => Some(h),
+                Ok(h) => {
+                    // Histogram samples queue until upkeep folds them into their buckets; a
+                    // gateway nobody scrapes would otherwise grow without bound.
+                    let upkeep = h.clone();
+                    let started = std::thread::Builder::new()
+                        .name("metrics-upkeep".into())
+                        .spawn(move || loop {
+                            std::thread::sleep(UPKEEP_EVERY);
+                            upkeep.run_upkeep();
+                        });
+                    if let Err(e) = started {
+                        tracing::warn!(error = %e, "no metrics upkeep thread; histograms drain only when scraped");
+                    }
+                    Some(h)
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "metrics recorder not installed; /metrics stays empty");
                     None

@@ -33,7 +33,7 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing::Level;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer as _;
-use tracing_subscriber::filter::{FilterExt as _, Targets, filter_fn};
+use tracing_subscriber::filter::{FilterExt as _, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -167,7 +167,13 @@ pub fn build<W>(
     cfg: &TelemetryConfig,
     filter: EnvFilter,
     writer: W,
-) -> Result<(Telemetry, impl tracing::Subscriber + Send + Sync + 'static), TelemetryError>
+) -> Result<
+    (
+        Telemetry,
+        Box<dyn tracing::Subscriber + Send + Sync + 'static>,
+    ),
+    TelemetryError,
+>
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
@@ -175,25 +181,63 @@ where
         Some(url) => Some(start_export(cfg, url)?),
         None => None,
     };
-    // Traces: our own spans at info and above, whatever RUST_LOG says of the logs.
-    let otel_layer = export.as_ref().map(|export| {
-        let tracer = export.provider.tracer("sluice");
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer)
-            .with_filter(Targets::new().with_target("sluice", Level::INFO))
-    });
-    // Logs: the same JSON lines as ever, events only. With no exporter, no layer wants spans,
-    // so their call sites are switched off and cost next to nothing.
-    let log_layer = tracing_subscriber::fmt::layer()
+    // Without an exporter there is no trace layer at all (an empty one would still declare an
+    // interest in every call site of every crate): no layer wants spans, their call sites are
+    // switched off, and disabled events are decided once per call site.
+    let subscriber: Box<dyn tracing::Subscriber + Send + Sync> = match &export {
+        None => Box::new(tracing_subscriber::registry().with(log_layer(filter, writer))),
+        Some(export) => {
+            // Traces: our own spans at info and above, whatever RUST_LOG says of the logs.
+            let otel_layer = tracing_opentelemetry::layer()
+                .with_tracer(export.provider.tracer("sluice"))
+                .with_filter(Targets::new().with_target("sluice", Level::INFO));
+            Box::new(
+                tracing_subscriber::registry()
+                    .with(otel_layer)
+                    .with(log_layer(filter, writer)),
+            )
+        }
+    };
+    Ok((Telemetry { export }, subscriber))
+}
+
+/// The JSON log lines as ever: `RUST_LOG`'s events, never spans.
+fn log_layer<S, W>(filter: EnvFilter, writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
         .json()
         .with_current_span(false)
         .with_span_list(false)
         .with_writer(writer)
-        .with_filter(filter.and(filter_fn(|m| m.is_event())));
-    let subscriber = tracing_subscriber::registry()
-        .with(otel_layer)
-        .with(log_layer);
-    Ok((Telemetry { export }, subscriber))
+        .with_filter(filter.and(EventsOnly))
+}
+
+/// Passes events, never spans; decided once per call site, so a disabled one costs nothing
+/// (a filter consulted on every call would be asked about each debug event of the HTTP stack).
+struct EventsOnly;
+
+impl<S> tracing_subscriber::layer::Filter<S> for EventsOnly {
+    fn enabled(
+        &self,
+        meta: &tracing::Metadata<'_>,
+        _: &tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        meta.is_event()
+    }
+
+    fn callsite_enabled(
+        &self,
+        meta: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        if meta.is_span() {
+            tracing::subscriber::Interest::never()
+        } else {
+            tracing::subscriber::Interest::always()
+        }
+    }
 }
 
 fn start_export(cfg: &TelemetryConfig, url: String) -> Result<Export, TelemetryError> {
