@@ -425,3 +425,26 @@ fallback = ["m"]
     let (status, _) = gw.get_json("/admin/cost/projection?dau=10").await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn a_reused_request_id_still_gets_every_request_its_own_row() {
+    let up = MockUpstream::start(vec![]);
+    let cfg = format!(
+        "{}\n[models.m]\nprovider = \"up\"\ninput_per_mtok = 1.0\noutput_per_mtok = 1.0\n[routes.default]\nfallback = [\"m\"]\n[cache]\nenabled = false\n",
+        openai_provider("up", &up.base_url(), 0)
+    );
+    let gw = TestGateway::start(&cfg);
+    for q in ["one", "two", "three"] {
+        let r = client()
+            .post(format!("{}/v1/chat/completions", gw.url))
+            .header("x-request-id", "client-reuses-this-id")
+            .json(&chat("m", q))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["x-request-id"], "client-reuses-this-id");
+    }
+    let all = costs(&gw, "").await;
+    assert_eq!(all["total"]["requests"], 3, "{all}");
+}

@@ -75,6 +75,7 @@ fn record(prefix: &str, i: usize) -> RequestRecord {
         .to_string(),
         tools_used: "[]".to_string(),
         downgraded: i.is_multiple_of(23),
+        row_key: format!("{prefix}-{i:07}"),
     }
 }
 
@@ -466,6 +467,7 @@ fn sqlite_backend() {
             &r.guardrail_flags,
             &r.tools_used,
             &f[3],
+            &r.row_key,
         ]);
     }
     let n = conn

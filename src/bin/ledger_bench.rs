@@ -51,6 +51,7 @@ fn row(i: usize) -> RequestRecord {
         guardrail_flags: "pii:email".into(),
         tools_used: String::new(),
         downgraded: false,
+        row_key: String::new(),
     }
 }
 

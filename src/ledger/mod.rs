@@ -95,6 +95,8 @@ enum Msg {
 
 /// The handle the gateway records through. Cheap to share behind an `Arc`.
 pub struct Ledger {
+    /// This process's part of every row key.
+    node: u32,
     tx: SyncSender<Msg>,
     store: Arc<dyn LedgerStore>,
     overflow: Overflow,
@@ -156,6 +158,7 @@ impl Ledger {
                 source,
             })?;
         Ok(Ledger {
+            node: rand::random(),
             tx,
             store,
             overflow,
@@ -166,7 +169,15 @@ impl Ledger {
 
     /// Hands a record to the writer; never blocks. When the queue is full, or the writer has
     /// stopped, the record goes to the overflow file instead.
-    pub fn record(&self, entry: Entry) {
+    pub fn record(&self, mut entry: Entry) {
+        if let Entry::Request(r) = &mut entry
+            && r.row_key.is_empty()
+        {
+            // Time first, so rows append to the key's index; then this process and a sequence
+            // number, so keys are unique across replicas and within a millisecond.
+            let seq = self.counters.accepted.load(Ordering::Relaxed);
+            r.row_key = format!("{:012x}-{:08x}-{seq:010x}", r.ts_ms, self.node);
+        }
         self.counters.accepted.fetch_add(1, Ordering::Relaxed);
         self.counters.queued.fetch_add(1, Ordering::Relaxed);
         let entry = match self.tx.try_send(Msg::Record(Box::new(entry))) {

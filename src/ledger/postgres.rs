@@ -390,7 +390,7 @@ fn bool_columns(r: &RequestRecord) -> [i32; 4] {
     ]
 }
 
-/// Appends one row's 27 parameters in column order.
+/// Appends one row's 28 parameters in column order.
 fn push_request<'a>(p: &mut Vec<Param<'a>>, r: &'a RequestRecord, flags: &'a [i32; 4]) {
     p.extend_from_slice(&[
         &r.request_id,
@@ -420,6 +420,7 @@ fn push_request<'a>(p: &mut Vec<Param<'a>>, r: &'a RequestRecord, flags: &'a [i3
         &r.guardrail_flags,
         &r.tools_used,
         &flags[3],
+        &r.row_key,
     ]);
 }
 
@@ -452,6 +453,7 @@ fn request_from_row(r: &Row) -> Result<RequestRecord, postgres::Error> {
         guardrail_flags: r.try_get(24)?,
         tools_used: r.try_get(25)?,
         downgraded: r.try_get::<_, i32>(26)? != 0,
+        row_key: r.try_get(27)?,
     })
 }
 

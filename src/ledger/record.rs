@@ -60,6 +60,10 @@ pub struct RequestRecord {
     pub tools_used: String,
     /// Whether the budget sent it to a cheaper model.
     pub downgraded: bool,
+    /// The ledger's unique, time-ordered key; [`crate::ledger::Ledger::record`] fills it in
+    /// when empty.
+    #[serde(default)]
+    pub row_key: String,
 }
 
 /// One row of `feedback`; a later rating for the same request replaces it.

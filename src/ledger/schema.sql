@@ -2,7 +2,7 @@
 -- cost in picodollars, 10^-12 USD) and the eval record (latency, time to first token, output
 -- length, guardrail verdicts, tools used). The same text runs on SQLite and on PostgreSQL.
 CREATE TABLE IF NOT EXISTS request_log (
-    request_id TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL,
     ts_ms BIGINT NOT NULL,
     day TEXT NOT NULL,
     user_id TEXT NOT NULL,
@@ -28,7 +28,11 @@ CREATE TABLE IF NOT EXISTS request_log (
     guardrail_output_pass INTEGER NOT NULL,
     guardrail_flags TEXT NOT NULL,
     tools_used TEXT NOT NULL,
-    downgraded INTEGER NOT NULL
+    downgraded INTEGER NOT NULL,
+    -- The ledger's own key: time-ordered, so inserts append instead of landing on random
+    -- pages, and unique per row, so a client reusing an x-request-id never loses a row while a
+    -- replayed row (the overflow file) is still recognised.
+    row_key TEXT PRIMARY KEY
 );
 -- Every query selects a range of days (and maybe a user); no other index is kept, since each
 -- one costs the writer on every row.

@@ -15,24 +15,24 @@ pub const SCHEMA: &str = include_str!("schema.sql");
 pub const REQUEST_COLUMNS: &str = "request_id, ts_ms, day, user_id, key_name, route, model, \
 provider, template, version, status, error, cache, input_tokens, cached_input_tokens, \
 cache_write_tokens, output_tokens, estimated, cost_pico, latency_ms, ttft_ms, output_chars, \
-guardrail_input_pass, guardrail_output_pass, guardrail_flags, tools_used, downgraded";
+guardrail_input_pass, guardrail_output_pass, guardrail_flags, tools_used, downgraded, row_key";
 
 /// Parameters per request row.
-pub const REQUEST_PARAMS: usize = 27;
+pub const REQUEST_PARAMS: usize = 28;
 
-/// One request row; a replayed row (same request_id) is ignored.
+/// One request row; a replayed row (same `row_key`) is ignored.
 pub const INSERT_REQUEST: &str = "INSERT INTO request_log (request_id, ts_ms, day, user_id, \
 key_name, route, model, provider, template, version, status, error, cache, input_tokens, \
 cached_input_tokens, cache_write_tokens, output_tokens, estimated, cost_pico, latency_ms, \
 ttft_ms, output_chars, guardrail_input_pass, guardrail_output_pass, guardrail_flags, \
-tools_used, downgraded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) \
-ON CONFLICT (request_id) DO NOTHING";
+tools_used, downgraded, row_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28) \
+ON CONFLICT (row_key) DO NOTHING";
 
-/// `rows` request rows in one statement (`rows * 27` parameters, row after row).
+/// `rows` request rows in one statement (`rows * 28` parameters, row after row).
 /// Same semantics as `INSERT_REQUEST`, which equals `insert_requests(1)`; duplicate
 /// ids inside one statement are fine because the conflict action is DO NOTHING.
-/// Keep `rows * 27` under SQLite's 32766 and PostgreSQL's 65535 parameter limits.
+/// Keep `rows * 28` under SQLite's 32766 and PostgreSQL's 65535 parameter limits.
 pub fn insert_requests(rows: usize) -> String {
     let mut s = String::with_capacity(512 + rows * REQUEST_PARAMS * 6);
     s.push_str("INSERT INTO request_log (");
@@ -54,7 +54,7 @@ pub fn insert_requests(rows: usize) -> String {
         }
         s.push(')');
     }
-    s.push_str(" ON CONFLICT (request_id) DO NOTHING");
+    s.push_str(" ON CONFLICT (row_key) DO NOTHING");
     s
 }
 
@@ -71,8 +71,8 @@ pub const SELECT_FEEDBACK: &str =
 pub const SELECT_REQUEST: &str = "SELECT request_id, ts_ms, day, user_id, key_name, route, \
 model, provider, template, version, status, error, cache, input_tokens, cached_input_tokens, \
 cache_write_tokens, output_tokens, estimated, cost_pico, latency_ms, ttft_ms, output_chars, \
-guardrail_input_pass, guardrail_output_pass, guardrail_flags, tools_used, downgraded \
-FROM request_log WHERE request_id = $1";
+guardrail_input_pass, guardrail_output_pass, guardrail_flags, tools_used, downgraded, row_key \
+FROM request_log WHERE request_id = $1 ORDER BY ts_ms LIMIT 1";
 
 pub const COUNT_REQUESTS: &str = "SELECT COUNT(*) FROM request_log";
 
@@ -125,8 +125,8 @@ mod tests {
         assert_eq!(insert_requests(1), INSERT_REQUEST);
         assert_eq!(REQUEST_COLUMNS.split(", ").count(), REQUEST_PARAMS);
         assert!(
-            insert_requests(3).contains("($55, $56,")
-                && insert_requests(3).ends_with("$81) ON CONFLICT (request_id) DO NOTHING")
+            insert_requests(3).contains("($57, $58,")
+                && insert_requests(3).ends_with("$84) ON CONFLICT (row_key) DO NOTHING")
         );
     }
 }

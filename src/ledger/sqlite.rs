@@ -156,7 +156,7 @@ fn bool_columns(r: &RequestRecord) -> [i32; 4] {
 }
 
 /// One row's 27 parameters in column order.
-fn request_params<'a>(r: &'a RequestRecord, flags: &'a [i32; 4]) -> [&'a dyn ToSql; 27] {
+fn request_params<'a>(r: &'a RequestRecord, flags: &'a [i32; 4]) -> [&'a dyn ToSql; 28] {
     [
         &r.request_id,
         &r.ts_ms,
@@ -185,6 +185,7 @@ fn request_params<'a>(r: &'a RequestRecord, flags: &'a [i32; 4]) -> [&'a dyn ToS
         &r.guardrail_flags,
         &r.tools_used,
         &flags[3],
+        &r.row_key,
     ]
 }
 
@@ -217,6 +218,7 @@ fn request_from_row(r: &Row) -> rusqlite::Result<RequestRecord> {
         guardrail_flags: r.get(24)?,
         tools_used: r.get(25)?,
         downgraded: r.get::<_, i64>(26)? != 0,
+        row_key: r.get(27)?,
     })
 }
 

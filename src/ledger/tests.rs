@@ -31,6 +31,7 @@ pub(crate) fn request(id: &str, day: &str, user: &str, model: &str, cost_pico: i
         guardrail_flags: String::new(),
         tools_used: String::new(),
         downgraded: false,
+        row_key: String::new(),
     })
 }
 

@@ -380,6 +380,7 @@ mod tests {
             guardrail_flags: flags.into(),
             tools_used: String::new(),
             downgraded: false,
+            row_key: String::new(),
         }
     }
 

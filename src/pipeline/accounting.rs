@@ -266,6 +266,7 @@ impl Gateway {
             guardrail_flags: flags.join(","),
             tools_used: tools.join(","),
             downgraded: p.downgraded_from.is_some(),
+            row_key: String::new(),
         };
         self.account(row, a.cost_usd, tools, flags);
     }
@@ -381,6 +382,7 @@ impl Gateway {
             guardrail_flags: flags.join(","),
             tools_used: String::new(),
             downgraded,
+            row_key: String::new(),
         }
     }
 }
