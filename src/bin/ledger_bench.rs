@@ -51,7 +51,8 @@ fn row(i: usize) -> RequestRecord {
         guardrail_flags: "pii:email".into(),
         tools_used: String::new(),
         downgraded: false,
-        row_key: String::new(),
+        // Set here for the direct writes; the ledger's own keys look alike (time-ordered).
+        row_key: format!("{:012x}-00000000-{i:010x}", 1_800_000_000_000 + i as i64),
     }
 }
 
