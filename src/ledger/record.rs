@@ -66,6 +66,14 @@ pub struct RequestRecord {
     pub row_key: String,
 }
 
+impl RequestRecord {
+    /// Whether the answer came from the cache (a hit, a stale answer, or a shared flight);
+    /// the SQL sums count the same three.
+    pub fn cache_hit(&self) -> bool {
+        matches!(self.cache.as_str(), "hit" | "stale" | "shared")
+    }
+}
+
 /// One row of `feedback`; a later rating for the same request replaces it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FeedbackRecord {

@@ -208,10 +208,6 @@ impl std::fmt::Debug for LiveStats {
     }
 }
 
-fn is_hit(cache: &str) -> bool {
-    matches!(cache, "hit" | "stale" | "shared")
-}
-
 impl LiveStats {
     /// Counts a finished request.
     pub fn observe(&self, row: &RequestRecord, cost: Usd) {
@@ -246,7 +242,7 @@ impl LiveStats {
         if let Some(m) = g.minutes.back_mut() {
             m.requests += 1;
             m.errors += u64::from(row.status >= 400);
-            m.cache_hits += u64::from(is_hit(&row.cache));
+            m.cache_hits += u64::from(row.cache_hit());
             m.blocked += u64::from(blocked);
             m.cost += cost;
             m.latency[bin(row.latency_ms)] += 1;
