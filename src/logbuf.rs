@@ -8,14 +8,18 @@ use parking_lot::Mutex;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// How often the background thread writes what has collected.
-pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
-/// Past this many bytes the line that crosses it writes the batch itself.
-pub const FLUSH_AT: usize = 256 * 1024;
+pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// Past this many bytes the line that crosses it writes the batch itself (at ~10,000 requests/s
+/// the background thread gets there first).
+pub const FLUSH_AT: usize = 512 * 1024;
 
 /// The shared buffer; clone it freely.
 #[derive(Clone, Default)]
 pub struct LogBuffer {
     buf: Arc<Mutex<Vec<u8>>>,
+    /// The batch being written; swapped with `buf`, so both keep their capacity and lines never
+    /// wait on a write nor on a buffer regrowing from nothing.
+    out: Arc<Mutex<Vec<u8>>>,
 }
 
 impl LogBuffer {
@@ -40,11 +44,13 @@ impl LogBuffer {
 
     /// Writes out everything collected so far.
     pub fn flush(&self) {
-        let batch = std::mem::take(&mut *self.buf.lock());
-        if !batch.is_empty() {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(&batch);
-            let _ = out.flush();
+        let mut out = self.out.lock();
+        std::mem::swap(&mut *self.buf.lock(), &mut *out);
+        if !out.is_empty() {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(&out);
+            let _ = stdout.flush();
+            out.clear();
         }
     }
 }

@@ -96,7 +96,8 @@ impl CostActor {
         self.ledger.record(Entry::Request(*r.row));
     }
 
-    fn drain(&mut self) {
+    /// Applies every record waiting in the inbox (the ledger gets each row).
+    pub fn drain(&mut self) {
         let batch = self.inbox.take();
         if batch.is_empty() {
             return;

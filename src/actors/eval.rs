@@ -218,7 +218,8 @@ impl EvalActor {
         self.recent.push_back(r);
     }
 
-    fn drain(&mut self) {
+    /// Applies every record waiting in the inbox.
+    pub fn drain(&mut self) {
         let batch = self.inbox.take();
         if batch.is_empty() {
             return;

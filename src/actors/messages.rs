@@ -276,6 +276,32 @@ pub struct RecordEval {
     pub tools_used: Vec<String>,
 }
 
+impl RecordEval {
+    /// The quality record of a finished request's ledger row.
+    pub fn of(
+        row: &crate::ledger::RequestRecord,
+        cost_usd: crate::money::Usd,
+        guardrail_flags: Vec<String>,
+        tools_used: Vec<String>,
+    ) -> Self {
+        RecordEval {
+            request_id: row.request_id.clone(),
+            template: row.template.clone(),
+            version: row.version.clone(),
+            model: row.model.clone(),
+            latency_ms: row.latency_ms,
+            ttft_ms: row.ttft_ms,
+            output_chars: usize::try_from(row.output_chars).unwrap_or(0),
+            error: row.error.clone(),
+            cache_hit: row.cache_hit(),
+            guardrail_output_pass: row.guardrail_output_pass,
+            cost_usd,
+            guardrail_flags,
+            tools_used,
+        }
+    }
+}
+
 /// Per prompt version figures.
 #[derive(Message)]
 #[rtype(result = "Vec<super::eval::VersionMetrics>")]

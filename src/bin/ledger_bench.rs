@@ -1,7 +1,9 @@
 //! Figures for the accounting path, printed (not asserted):
-//! - what logging, metrics and cost accounting add to one request: the live windows, the
-//!   Prometheus counters, the JSON log line (to a discarding writer), the hand-off to the
-//!   ledger's queue, and the decimal price;
+//! - what logging, metrics and cost accounting add to one request, on every thread it touches:
+//!   the request's own (the decimal price, the live windows, the Prometheus series, the JSON log
+//!   line to a discarding writer, the hand-offs to the actors' inboxes), the CostActor's and
+//!   EvalActor's (their drains, and the hand-off to the ledger's queue), and the ledger
+//!   writer's (its time per row through the queue);
 //! - records per second the ledger's writer stores into SQLite (WAL) through its queue, and
 //!   straight into each backend in batches; PostgreSQL too when `SLUICE_BENCH_POSTGRES_URL` is
 //!   set.
@@ -14,10 +16,19 @@ use std::{
     time::{Duration, Instant},
 };
 
+use tracing_subscriber::layer::SubscriberExt;
+
 use sluice::{
+    actors::{
+        cost::CostActor,
+        eval::EvalActor,
+        inbox::Inbox,
+        messages::{RecordEval, RecordUsage},
+        stats::ActorStats,
+    },
     config::{LedgerBackend, LedgerConfig},
     ledger::{Entry, Ledger, LedgerStore, PostgresLedger, RequestRecord, SqliteLedger},
-    money::{self, Prices},
+    money::Prices,
     observe::{self, LiveStats},
     wire::{PromptTokensDetails, Usage},
 };
@@ -70,21 +81,37 @@ fn cfg() -> LedgerConfig {
     }
 }
 
-/// Per-request cost of the accounting path, ns.
-fn overhead(n: usize) -> f64 {
+/// What accounting costs one request, ns per request, in its parts.
+struct Overhead {
+    /// On the request's thread: price, live windows, metrics, the log line, and the two inbox
+    /// hand-offs.
+    request: f64,
+    /// On the actors' thread: the CostActor's and EvalActor's drains (the CostActor hands each
+    /// row to the ledger's queue).
+    actors: f64,
+}
+
+/// Runs `n` finished requests through the same calls the gateway makes after each answer.
+fn overhead(n: usize) -> Option<Overhead> {
     let dir = temp("bench-overhead");
     let store: Arc<dyn LedgerStore> = match SqliteLedger::open(&dir.join("l.db")) {
         Ok(s) => Arc::new(s),
         Err(e) => {
             eprintln!("cannot open a ledger: {e}");
-            return f64::NAN;
+            return None;
         }
     };
-    let Ok(ledger) = Ledger::start(store, &cfg(), dir.join("o.jsonl")) else {
-        return f64::NAN;
-    };
+    let ledger = Arc::new(Ledger::start(store, &cfg(), dir.join("o.jsonl")).ok()?);
     let live = LiveStats::default();
     observe::metrics::handle();
+    let cost_inbox = Arc::new(Inbox::new(256));
+    let eval_inbox = Arc::new(Inbox::new(256));
+    let mut cost_actor = CostActor::new(
+        cost_inbox.clone(),
+        ledger.clone(),
+        ActorStats::new("cost", "bench"),
+    );
+    let mut eval_actor = EvalActor::new(eval_inbox.clone(), ActorStats::new("eval", "bench"));
     let prices = Prices {
         input: "2.5".parse().unwrap_or_default(),
         cached_input: "1.25".parse().unwrap_or_default(),
@@ -97,36 +124,51 @@ fn overhead(n: usize) -> f64 {
         cache_write_tokens: 0,
     });
     // The JSON log layer as the binary installs it, writing to nowhere.
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_current_span(false)
-        .with_writer(std::io::sink)
-        .finish();
+    let subscriber = tracing_subscriber::registry().with(observe::telemetry::log_layer(
+        tracing_subscriber::EnvFilter::new("info"),
+        std::io::sink,
+    ));
     let rows: Vec<RequestRecord> = (0..n).map(row).collect();
-    let started = Instant::now();
+    let (mut request, mut actors) = (Duration::ZERO, Duration::ZERO);
     tracing::subscriber::with_default(subscriber, || {
-        for r in rows {
-            let cost = prices.cost(black_box(&usage));
-            live.observe(&r, cost);
-            observe::metrics::request(&r, cost);
-            tracing::info!(
-                request_id = %r.request_id, user_id = %r.user_id, key = %r.key_name,
-                route = %r.route, template = %r.template, version = %r.version,
-                model = %r.model, provider = %r.provider, input_tokens = r.input_tokens,
-                cached_input_tokens = r.cached_input_tokens, output_tokens = r.output_tokens,
-                estimated_usage = r.estimated, latency_ms = r.latency_ms, ttft_ms = r.ttft_ms,
-                cache = %r.cache, cache_hit = false, guardrail_input_pass = true,
-                guardrail_output_pass = true, cost_usd = %cost, downgraded = false, error = "",
-                "request"
-            );
-            let _ = money::to_pico(cost);
-            ledger.record(Entry::Request(r));
+        // In rounds the size of the gateway's inbox nudge, as the actors see them.
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let t = Instant::now();
+            for r in rows.by_ref().take(256) {
+                let cost = prices.cost(black_box(&usage));
+                live.observe(&r, cost);
+                observe::metrics::request(&r, cost);
+                eval_inbox.push(RecordEval::of(&r, cost, Vec::new(), Vec::new()));
+                observe::log_request(&r, cost);
+                cost_inbox.push(RecordUsage {
+                    row: Box::new(r),
+                    cost_usd: cost,
+                });
+            }
+            let t2 = Instant::now();
+            cost_actor.drain();
+            eval_actor.drain();
+            request += t2 - t;
+            actors += t2.elapsed();
+            // Faster than any writer: wait for room rather than measure the overflow file.
+            while ledger.stats().queued > 15_000 {
+                std::thread::sleep(Duration::from_micros(200));
+            }
         }
     });
-    let ns = started.elapsed().as_nanos() as f64 / n as f64;
     ledger.close();
+    let written = ledger.stats().written as usize;
     let _ = std::fs::remove_dir_all(dir);
-    ns
+    if written != n {
+        eprintln!("overhead: the ledger wrote {written} of {n} rows");
+        return None;
+    }
+    let per = |d: Duration| d.as_nanos() as f64 / n as f64;
+    Some(Overhead {
+        request: per(request),
+        actors: per(actors),
+    })
 }
 
 /// Records per second through the queue and writer thread, until all are committed.
@@ -176,18 +218,26 @@ fn main() {
         .nth(1)
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
-    let ns = overhead(n.min(100_000));
-    println!(
-        "accounting path per request (live stats + metrics + JSON log line + ledger hand-off + price): {:.2} µs",
-        ns / 1000.0
-    );
+    let parts = overhead(n.min(100_000));
     let dir = temp("bench-sqlite");
     match SqliteLedger::open(&dir.join("l.db")) {
         Ok(s) => {
             let s: Arc<dyn LedgerStore> = Arc::new(s);
+            let rate = through_queue(s.clone(), n, "bench-q");
+            if let Some(p) = &parts {
+                // The writer is busy from the first record to the last commit, so its time per
+                // record is the inverse of the rate.
+                let writer = 1e9 / rate;
+                println!(
+                    "accounting per request, every thread: {:.2} µs = request thread {:.2} (price, live windows, metrics, JSON log line, hand-offs) + cost and eval actors {:.2} + ledger writer {:.2} (SQLite)",
+                    (p.request + p.actors + writer) / 1000.0,
+                    p.request / 1000.0,
+                    p.actors / 1000.0,
+                    writer / 1000.0
+                );
+            }
             println!(
-                "sqlite ledger, through the queue and writer: {:.0} records/s ({n} records)",
-                through_queue(s.clone(), n, "bench-q")
+                "sqlite ledger, through the queue and writer: {rate:.0} records/s ({n} records)"
             );
             println!(
                 "sqlite ledger, direct batches of 1000: {:.0} records/s",

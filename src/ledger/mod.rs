@@ -7,7 +7,8 @@
 //! - when the queue is full or the writer gone, the record is appended to an overflow file
 //!   (counted and logged), which the next start writes to the database;
 //! - `close` (on SIGTERM, after the HTTP server drained) writes everything queued;
-//! - a crash loses only what was queued and not yet committed, well under a second's worth.
+//! - a crash loses only what was queued and not yet committed: the writer gathers for 50 ms
+//!   before each commit, so well under a second's worth.
 //!
 //! The database sits behind [`LedgerStore`]: SQLite by default, PostgreSQL for replicas.
 
@@ -241,6 +242,10 @@ impl Ledger {
     }
 }
 
+/// How long the writer collects records after the first before committing them together: well
+/// under the second of records a `kill -9` may lose.
+const GATHER: Duration = Duration::from_millis(50);
+
 struct Writer {
     rx: Receiver<Msg>,
     store: Arc<dyn LedgerStore>,
@@ -265,12 +270,22 @@ impl Writer {
                     Err(_) => return,
                 }
             }
+            // Gather for a moment: one commit of many rows costs the database far less than
+            // many commits of a few (each rewrites the table's and indexes' last pages). A flush
+            // or close ends the wait at once.
+            let until = Instant::now() + GATHER;
             while closing.is_none() && flushed.is_none() && buf.len() < self.batch {
-                match self.rx.try_recv() {
+                let wait = until.saturating_duration_since(Instant::now());
+                let next = if wait.is_zero() {
+                    self.rx.try_recv().map_err(|_| ())
+                } else {
+                    self.rx.recv_timeout(wait).map_err(|_| ())
+                };
+                match next {
                     Ok(Msg::Record(e)) => buf.push(*e),
                     Ok(Msg::Flush(done)) => flushed = Some(done),
                     Ok(Msg::Close(done)) => closing = Some(done),
-                    Err(_) => break,
+                    Err(()) => break,
                 }
             }
             if !buf.is_empty() {

@@ -5,10 +5,15 @@
 //! The `metrics` facade keeps one recorder per process; every gateway in the process (tests
 //! start several) writes to it, which is why tests compare counts before and after.
 
-use std::sync::OnceLock;
+use std::{
+    collections::HashMap,
+    hash::{Hash, Hasher},
+    sync::{Arc, LazyLock, OnceLock},
+};
 
-use metrics::{counter, gauge, histogram};
+use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use parking_lot::RwLock;
 
 use crate::{
     actors::stats::ActorSnapshot,
@@ -58,38 +63,98 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// The series one kind of finished request touches, registered once: looking a labelled series
+/// up in the recorder builds and hashes its whole key, which per request cost more than the
+/// counting itself.
+struct RequestSeries {
+    requests: Counter,
+    duration: Histogram,
+    ttft: Histogram,
+    /// Input (uncached), cached input, cache writes, output.
+    tokens: [Counter; 4],
+    cost: Gauge,
+    cache: Counter,
+}
+
+impl RequestSeries {
+    fn register(route: &str, model: &str, status: i32, cache: &str) -> Self {
+        let tokens = ["input", "cached_input", "cache_write", "output"].map(
+            |kind| counter!("sluice_tokens_total", "model" => model.to_string(), "kind" => kind),
+        );
+        RequestSeries {
+            requests: counter!("sluice_requests_total", "route" => route.to_string(), "model" => model.to_string(), "status" => status.to_string()),
+            duration: histogram!("sluice_request_duration_seconds", "route" => route.to_string()),
+            ttft: histogram!("sluice_time_to_first_token_seconds", "model" => model.to_string()),
+            tokens,
+            cost: gauge!("sluice_cost_usd_total", "model" => model.to_string()),
+            cache: counter!("sluice_cache_requests_total", "result" => cache.to_string()),
+        }
+    }
+}
+
+/// One registered set per (route, model, status, cache result), found by a hash of the four;
+/// entries of equal hash are told apart by their labels.
+type SeriesCache = HashMap<u64, Vec<((String, String, i32, String), Arc<RequestSeries>)>>;
+
+static SERIES: LazyLock<RwLock<SeriesCache>> = LazyLock::new(Default::default);
+
+fn series(route: &str, model: &str, status: i32, cache: &str) -> Arc<RequestSeries> {
+    let mut h = std::hash::DefaultHasher::new();
+    (route, model, status, cache).hash(&mut h);
+    let h = h.finish();
+    let same = |k: &(String, String, i32, String)| {
+        k.0 == route && k.1 == model && k.2 == status && k.3 == cache
+    };
+    if let Some(found) = SERIES
+        .read()
+        .get(&h)
+        .and_then(|v| v.iter().find(|(k, _)| same(k)))
+    {
+        return found.1.clone();
+    }
+    let mut all = SERIES.write();
+    let slot = all.entry(h).or_default();
+    if let Some(found) = slot.iter().find(|(k, _)| same(k)) {
+        return found.1.clone();
+    }
+    let made = Arc::new(RequestSeries::register(route, model, status, cache));
+    slot.push((
+        (
+            route.to_string(),
+            model.to_string(),
+            status,
+            cache.to_string(),
+        ),
+        made.clone(),
+    ));
+    made
+}
+
 /// Counts a finished request.
 pub fn request(row: &RequestRecord, cost: Usd) {
-    let status = row.status.to_string();
-    counter!("sluice_requests_total", "route" => row.route.clone(), "model" => row.model.clone(), "status" => status)
-        .increment(1);
-    histogram!("sluice_request_duration_seconds", "route" => row.route.clone())
-        .record(row.latency_ms / 1000.0);
+    let s = series(&row.route, &row.model, row.status, &row.cache);
+    s.requests.increment(1);
+    s.duration.record(row.latency_ms / 1000.0);
     if let Some(t) = row.ttft_ms {
-        histogram!("sluice_time_to_first_token_seconds", "model" => row.model.clone())
-            .record(t / 1000.0);
+        s.ttft.record(t / 1000.0);
     }
-    let model = row.model.clone();
-    for (kind, n) in [
-        (
-            "input",
-            row.input_tokens - row.cached_input_tokens - row.cache_write_tokens,
-        ),
-        ("cached_input", row.cached_input_tokens),
-        ("cache_write", row.cache_write_tokens),
-        ("output", row.output_tokens),
-    ] {
+    let counts = [
+        row.input_tokens - row.cached_input_tokens - row.cache_write_tokens,
+        row.cached_input_tokens,
+        row.cache_write_tokens,
+        row.output_tokens,
+    ];
+    for (counter, n) in s.tokens.iter().zip(counts) {
         if n > 0 {
-            counter!("sluice_tokens_total", "model" => model.clone(), "kind" => kind)
-                .increment(u64::try_from(n).unwrap_or(0));
+            counter.increment(u64::try_from(n).unwrap_or(0));
         }
     }
     if !cost.is_zero() {
         // A float total of exact per-request amounts: fine for a rate on a graph; the ledger
         // holds the exact sums.
-        gauge!("sluice_cost_usd_total", "model" => model).increment(money::to_f64(cost));
+        s.cost.increment(money::to_f64(cost));
     }
-    counter!("sluice_cache_requests_total", "result" => row.cache.clone()).increment(1);
+    s.cache.increment(1);
     for flag in row.guardrail_flags.split(',').filter(|f| !f.is_empty()) {
         let (stage, category) = match flag {
             "input_blocked" => ("input", "blocked"),

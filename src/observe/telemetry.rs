@@ -202,15 +202,13 @@ where
 }
 
 /// The JSON log lines as ever: `RUST_LOG`'s events, never spans.
-fn log_layer<S, W>(filter: EnvFilter, writer: W) -> impl tracing_subscriber::Layer<S>
+pub fn log_layer<S, W>(filter: EnvFilter, writer: W) -> impl tracing_subscriber::Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
     tracing_subscriber::fmt::layer()
-        .json()
-        .with_current_span(false)
-        .with_span_list(false)
+        .event_format(super::jsonlog::JsonLine)
         .with_writer(writer)
         .with_filter(filter.and(EventsOnly))
 }

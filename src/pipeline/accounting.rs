@@ -119,63 +119,8 @@ impl Gateway {
     fn account(&self, row: RequestRecord, cost: Usd, tools: Vec<String>, flags: Vec<String>) {
         self.live.observe(&row, cost);
         observe::metrics::request(&row, cost);
-        self.push_eval(RecordEval {
-            request_id: row.request_id.clone(),
-            template: row.template.clone(),
-            version: row.version.clone(),
-            model: row.model.clone(),
-            latency_ms: row.latency_ms,
-            ttft_ms: row.ttft_ms,
-            output_chars: usize::try_from(row.output_chars).unwrap_or(0),
-            error: row.error.clone(),
-            cache_hit: row.cache_hit(),
-            guardrail_output_pass: row.guardrail_output_pass,
-            cost_usd: cost,
-            guardrail_flags: flags,
-            tools_used: tools,
-        });
-        let error = row.error.as_deref().unwrap_or("");
-        if row.status >= 400 {
-            tracing::warn!(
-                request_id = %row.request_id,
-                user_id = %row.user_id,
-                key = %row.key_name,
-                route = %row.route,
-                template = %row.template,
-                version = %row.version,
-                model = %row.model,
-                status = row.status,
-                latency_ms = row.latency_ms,
-                guardrail_input_pass = row.guardrail_input_pass,
-                error,
-                "request failed"
-            );
-        } else {
-            tracing::info!(
-                request_id = %row.request_id,
-                user_id = %row.user_id,
-                key = %row.key_name,
-                route = %row.route,
-                template = %row.template,
-                version = %row.version,
-                model = %row.model,
-                provider = %row.provider,
-                input_tokens = row.input_tokens,
-                cached_input_tokens = row.cached_input_tokens,
-                output_tokens = row.output_tokens,
-                estimated_usage = row.estimated,
-                latency_ms = row.latency_ms,
-                ttft_ms = row.ttft_ms,
-                cache = %row.cache,
-                cache_hit = row.cache_hit(),
-                guardrail_input_pass = row.guardrail_input_pass,
-                guardrail_output_pass = row.guardrail_output_pass,
-                cost_usd = %cost,
-                downgraded = row.downgraded,
-                error,
-                "request"
-            );
-        }
+        self.push_eval(RecordEval::of(&row, cost, flags, tools));
+        observe::log_request(&row, cost);
         self.push_usage(RecordUsage {
             row: Box::new(row),
             cost_usd: cost,
