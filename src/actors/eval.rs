@@ -117,9 +117,14 @@ pub struct EvalSummary {
 pub struct EvalActor {
     groups: BTreeMap<(String, String, String), EvalGroup>,
     versions: BTreeMap<(String, String), VersionAcc>,
-    /// Request id → (template, version), for feedback.
-    answered: HashMap<String, (String, String)>,
-    answered_order: VecDeque<String>,
+    /// Request id (hashed with `ids`) → its (template, version) in `prompts`, for feedback; a
+    /// 64-bit hash and an index keep the window small (10,000 ids as strings held megabytes).
+    answered: HashMap<u64, u32>,
+    answered_order: VecDeque<u64>,
+    /// Every (template, version) answered, once.
+    prompts: Vec<(String, String)>,
+    /// Random keys: nobody can pick an id that collides with another's.
+    ids: std::hash::RandomState,
     recent: VecDeque<RecordEval>,
     inbox: Arc<Inbox<RecordEval>>,
     stats: Arc<ActorStats>,
@@ -134,6 +139,8 @@ impl EvalActor {
             versions: BTreeMap::new(),
             answered: HashMap::new(),
             answered_order: VecDeque::new(),
+            prompts: Vec::new(),
+            ids: std::hash::RandomState::new(),
             recent: VecDeque::with_capacity(RECENT),
             stats,
         }
@@ -202,20 +209,29 @@ impl EvalActor {
         {
             self.answered.remove(&old);
         }
-        if self
-            .answered
-            .insert(
-                r.request_id.clone(),
-                (r.template.clone(), r.version.clone()),
-            )
-            .is_none()
-        {
-            self.answered_order.push_back(r.request_id.clone());
+        let id = std::hash::BuildHasher::hash_one(&self.ids, &r.request_id);
+        let prompt = self.prompt_index(&r.template, &r.version);
+        if self.answered.insert(id, prompt).is_none() {
+            self.answered_order.push_back(id);
         }
         if self.recent.len() == RECENT {
             self.recent.pop_front();
         }
         self.recent.push_back(r);
+    }
+
+    /// The index of (template, version) in `prompts`, added when new (they are few).
+    fn prompt_index(&mut self, template: &str, version: &str) -> u32 {
+        let found = self
+            .prompts
+            .iter()
+            .position(|(t, v)| t == template && v == version);
+        let i = found.unwrap_or_else(|| {
+            self.prompts
+                .push((template.to_string(), version.to_string()));
+            self.prompts.len() - 1
+        });
+        u32::try_from(i).unwrap_or(u32::MAX)
     }
 
     /// Applies every record waiting in the inbox.
@@ -308,7 +324,11 @@ impl Handler<RecordFeedback> for EvalActor {
     fn handle(&mut self, f: RecordFeedback, _: &mut Self::Context) -> Self::Result {
         self.stats.handled();
         self.drain();
-        let Some((template, version)) = self.answered.get(&f.request_id).cloned() else {
+        let found = self
+            .answered
+            .get(&std::hash::BuildHasher::hash_one(&self.ids, &f.request_id))
+            .and_then(|&i| self.prompts.get(i as usize));
+        let Some((template, version)) = found.cloned() else {
             return Err(format!(
                 "no recent request `{}`; feedback is accepted for the last {FEEDBACK_WINDOW} requests",
                 f.request_id

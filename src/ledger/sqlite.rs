@@ -26,7 +26,10 @@ impl SqliteLedger {
         let writer = Connection::open(path).map_err(cerr)?;
         writer
             .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+                // Appends touch only the last pages of the table and its index: a 1 MiB page
+                // cache (not the default 2 MiB) holds them, and the gateway's RSS stays lower.
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; \
+                 PRAGMA cache_size = -1024;",
             )
             .map_err(cerr)?;
         writer

@@ -26,8 +26,9 @@ const SECONDS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0,
 ];
 
-/// How often queued histogram samples are folded into their buckets.
-const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often queued histogram samples are folded into their buckets (each waits as 8 bytes
+/// until then: at 10,000 requests/s a second's worth is under half a megabyte).
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
