@@ -91,8 +91,16 @@ impl CostActor {
             s.cost_usd += r.cost_usd;
         };
         add(&mut self.total);
-        add(self.by_user.entry(r.row.user_id.clone()).or_default());
-        add(self.by_model.entry(r.row.model.clone()).or_default());
+        // Looked up by reference first: the key is cloned only for a new user or model.
+        for (map, key) in [
+            (&mut self.by_user, &r.row.user_id),
+            (&mut self.by_model, &r.row.model),
+        ] {
+            match map.get_mut(key) {
+                Some(s) => add(s),
+                None => add(map.entry(key.clone()).or_default()),
+            }
+        }
         self.ledger.record(Entry::Request(*r.row));
     }
 
