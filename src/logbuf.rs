@@ -17,8 +17,8 @@ pub const FLUSH_AT: usize = 512 * 1024;
 #[derive(Clone, Default)]
 pub struct LogBuffer {
     buf: Arc<Mutex<Vec<u8>>>,
-    /// The batch being written; swapped with `buf`, so both keep their capacity and lines never
-    /// wait on a write nor on a buffer regrowing from nothing.
+    /// The batch being written; swapped with `buf`, so both keep their capacity and a line is
+    /// never appended to a buffer regrowing from nothing.
     out: Arc<Mutex<Vec<u8>>>,
 }
 

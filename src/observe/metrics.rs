@@ -79,6 +79,9 @@ struct RequestSeries {
 
 impl RequestSeries {
     fn register(route: &str, model: &str, status: i32, cache: &str) -> Self {
+        // Handles are bound to the recorder installed when they are made: install ours first,
+        // or the cache would keep handles to the no-op recorder.
+        let _ = handle();
         let tokens = ["input", "cached_input", "cache_write", "output"].map(
             |kind| counter!("sluice_tokens_total", "model" => model.to_string(), "kind" => kind),
         );
