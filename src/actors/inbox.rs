@@ -36,9 +36,11 @@ impl<T> Inbox<T> {
         q.len() == self.nudge_at
     }
 
-    /// Takes every waiting record, oldest first.
+    /// Takes every waiting record, oldest first. The queue starts again with room for a
+    /// nudge's worth, so producers do not regrow it from nothing after every drain.
     pub fn take(&self) -> Vec<T> {
-        std::mem::take(&mut *self.queue.lock())
+        let fresh = Vec::with_capacity(self.nudge_at);
+        std::mem::replace(&mut *self.queue.lock(), fresh)
     }
 
     /// Records waiting.

@@ -80,6 +80,17 @@ pub async fn chat_completions(
             usage: answer.usage,
         };
         if tools_used.is_empty() {
+            // Sized once for the answer plus the envelope, instead of regrown while written.
+            let text = body
+                .choices
+                .first()
+                .and_then(|c| c.message.content.as_ref());
+            let mut out = Vec::with_capacity(512 + text.map_or(0, |t| t.len() + t.len() / 8));
+            if serde_json::to_writer(&mut out, &body).is_ok() {
+                return Ok(b
+                    .content_type(actix_web::http::header::ContentType::json())
+                    .body(out));
+            }
             return Ok(b.json(body));
         }
         // The gateway's own tool runs are listed beside the standard fields.

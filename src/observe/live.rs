@@ -101,7 +101,7 @@ pub struct Point {
 }
 
 /// A recent request for the dashboard.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Recent {
     /// Request id.
     pub request_id: String,
@@ -216,20 +216,6 @@ impl LiveStats {
             .guardrail_flags
             .split(',')
             .any(|f| f == "input_blocked" || f == "output_blocked");
-        let recent = Recent {
-            request_id: row.request_id.clone(),
-            ts: String::new(),
-            ts_ms: row.ts_ms,
-            user: row.user_id.clone(),
-            model: row.model.clone(),
-            template: row.template.clone(),
-            version: row.version.clone(),
-            status: row.status,
-            latency_ms: row.latency_ms,
-            cache: row.cache.clone(),
-            cost_usd: money::to_f64(cost),
-            error: row.error.clone(),
-        };
         let mut g = self.inner.lock();
         if g.minutes.back().is_none_or(|m| m.t < t) {
             if g.minutes.len() == MINUTES {
@@ -247,10 +233,25 @@ impl LiveStats {
             m.cost += cost;
             m.latency[bin(row.latency_ms)] += 1;
         }
-        if g.recent.len() == RECENT {
-            g.recent.pop_back();
-        }
-        g.recent.push_front(recent);
+        // The oldest entry's strings are overwritten in place (`clone_from` keeps their
+        // buffers), so a full ring costs no allocation per request.
+        let mut slot = if g.recent.len() == RECENT {
+            g.recent.pop_back().unwrap_or_default()
+        } else {
+            Recent::default()
+        };
+        slot.request_id.clone_from(&row.request_id);
+        slot.ts_ms = row.ts_ms;
+        slot.user.clone_from(&row.user_id);
+        slot.model.clone_from(&row.model);
+        slot.template.clone_from(&row.template);
+        slot.version.clone_from(&row.version);
+        slot.status = row.status;
+        slot.latency_ms = row.latency_ms;
+        slot.cache.clone_from(&row.cache);
+        slot.cost_usd = money::to_f64(cost);
+        slot.error.clone_from(&row.error);
+        g.recent.push_front(slot);
     }
 
     fn window(minutes: &VecDeque<Minute>, since: i64) -> Window {

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     error::ProviderError,
-    wire::{ChatMessage, Usage},
+    wire::{ChatMessage, Content, Usage},
 };
 
 /// The body of `POST {base}/chat/completions`, serialised in one pass (no intermediate values).
@@ -67,7 +67,15 @@ pub fn request_body(
         }),
         extra: &req.extra,
     };
-    serde_json::to_vec(&body).map_err(|e| ProviderError::Protocol(e.to_string()))
+    // Sized once for the messages plus the envelope, instead of regrown while written.
+    let text: usize = req
+        .messages
+        .iter()
+        .map(|m| m.content.as_ref().map_or(0, Content::text_len))
+        .sum();
+    let mut out = Vec::with_capacity(256 + text + text / 8);
+    serde_json::to_writer(&mut out, &body).map_err(|e| ProviderError::Protocol(e.to_string()))?;
+    Ok(out)
 }
 
 #[derive(Deserialize)]
