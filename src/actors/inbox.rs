@@ -36,11 +36,15 @@ impl<T> Inbox<T> {
         q.len() == self.nudge_at
     }
 
-    /// Takes every waiting record, oldest first. The queue starts again with room for a
-    /// nudge's worth, so producers do not regrow it from nothing after every drain.
+    /// Takes every waiting record, oldest first. The queue starts again with room for as many
+    /// as were taken, so producers do not regrow it from nothing after every drain.
     pub fn take(&self) -> Vec<T> {
-        let fresh = Vec::with_capacity(self.nudge_at);
-        std::mem::replace(&mut *self.queue.lock(), fresh)
+        let mut q = self.queue.lock();
+        if q.is_empty() {
+            return Vec::new();
+        }
+        let room = q.len();
+        std::mem::replace(&mut *q, Vec::with_capacity(room))
     }
 
     /// Records waiting.
