@@ -164,7 +164,7 @@ impl PostgresLedger {
                     s
                 }
             };
-            let flags: Vec<[i32; 4]> = chunk.iter().map(|r| bool_columns(r)).collect();
+            let flags: Vec<[i32; 4]> = chunk.iter().map(|r| r.bool_columns()).collect();
             let mut params: Vec<Param> = Vec::with_capacity(chunk.len() * sql::REQUEST_PARAMS);
             for (r, f) in chunk.iter().zip(&flags) {
                 push_request(&mut params, r, f);
@@ -378,16 +378,6 @@ fn without_nul(r: &RequestRecord) -> Option<RequestRecord> {
         tools_used: c(&r.tools_used),
         ..r.clone()
     })
-}
-
-/// The 0/1 columns: estimated, guardrail_input_pass, guardrail_output_pass, downgraded.
-fn bool_columns(r: &RequestRecord) -> [i32; 4] {
-    [
-        i32::from(r.estimated),
-        i32::from(r.guardrail_input_pass),
-        i32::from(r.guardrail_output_pass),
-        i32::from(r.downgraded),
-    ]
 }
 
 /// Appends one row's 28 parameters in column order.

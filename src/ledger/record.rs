@@ -72,6 +72,17 @@ impl RequestRecord {
     pub fn cache_hit(&self) -> bool {
         matches!(self.cache.as_str(), "hit" | "stale" | "shared")
     }
+
+    /// The 0/1 columns (both databases store booleans as integers): estimated,
+    /// guardrail_input_pass, guardrail_output_pass, downgraded.
+    pub fn bool_columns(&self) -> [i32; 4] {
+        [
+            i32::from(self.estimated),
+            i32::from(self.guardrail_input_pass),
+            i32::from(self.guardrail_output_pass),
+            i32::from(self.downgraded),
+        ]
+    }
 }
 
 /// One row of `feedback`; a later rating for the same request replaces it.

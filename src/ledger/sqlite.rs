@@ -64,7 +64,7 @@ impl SqliteLedger {
             for e in batch {
                 match e {
                     Entry::Request(r) => {
-                        let flags = bool_columns(r);
+                        let flags = r.bool_columns();
                         let params = request_params(r, &flags);
                         insert.execute(&params[..]).map_err(werr)?;
                     }
@@ -148,17 +148,7 @@ impl LedgerStore for SqliteLedger {
     }
 }
 
-/// The 0/1 columns: estimated, guardrail_input_pass, guardrail_output_pass, downgraded.
-fn bool_columns(r: &RequestRecord) -> [i32; 4] {
-    [
-        i32::from(r.estimated),
-        i32::from(r.guardrail_input_pass),
-        i32::from(r.guardrail_output_pass),
-        i32::from(r.downgraded),
-    ]
-}
-
-/// One row's 27 parameters in column order.
+/// One row's 28 parameters in column order.
 fn request_params<'a>(r: &'a RequestRecord, flags: &'a [i32; 4]) -> [&'a dyn ToSql; 28] {
     [
         &r.request_id,
