@@ -387,7 +387,7 @@ async fn serve(args: Args) -> io::Result<()> {
     // client's delayed ACK (~40 ms) on a reused keep-alive connection (Nagle).
     .tcp_nodelay(true)
     .workers(args.workers)
-    // Longer than any client pool's idle timeout (reqwest: 90 s), so a pooled
+    // Longer than any client pool's idle timeout (the gateway's: 90 s), so a pooled
     // connection is never closed under a client that is about to reuse it.
     .keep_alive(KEEP_ALIVE)
     .backlog(4096)

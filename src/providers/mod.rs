@@ -4,13 +4,16 @@
 //! call, so no actor mailbox ever waits on network I/O.
 
 pub mod anthropic;
+pub mod client;
 pub mod mock;
 pub mod openai;
 pub mod sse;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use futures_util::StreamExt;
+use client::HttpClient;
+use hyper::body::Incoming;
+
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
@@ -19,6 +22,9 @@ use crate::{
     error::ProviderError,
     wire::{ChatMessage, Usage},
 };
+
+/// The largest non-streaming answer body read from an upstream.
+const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// What the gateway asks of an upstream, after guardrails and templating.
 #[derive(Debug, Clone, Default)]
@@ -98,16 +104,18 @@ pub struct Upstream {
     pub provider: String,
     kind: ProviderKind,
     /// The full URL of the chat endpoint, parsed once.
-    endpoint: Option<reqwest::Url>,
+    endpoint: Option<hyper::Uri>,
     /// Headers every call carries: credentials (marked sensitive) and the API version.
-    fixed_headers: reqwest::header::HeaderMap,
+    fixed_headers: hyper::header::HeaderMap,
     /// Timeouts of this model.
     pub timeouts: Timeouts,
     /// Output token cap of this model.
     pub max_output_tokens: u32,
     /// One pool per runtime thread: a pooled connection is driven by a task on the runtime that
     /// opened it, so sharing one pool across worker threads would add two thread hops per call.
-    pools: parking_lot::Mutex<Vec<(std::thread::ThreadId, reqwest::Client)>>,
+    pools: parking_lot::Mutex<Vec<(std::thread::ThreadId, HttpClient)>>,
+    /// TLS settings every pool shares.
+    tls: Arc<rustls::ClientConfig>,
     mock: Option<mock::Simulator>,
 }
 
@@ -124,7 +132,8 @@ impl std::fmt::Debug for Upstream {
 impl Upstream {
     /// Builds the upstream with a fresh connection pool.
     pub fn new(model: &ModelConfig, provider: &ProviderConfig) -> Result<Upstream, ProviderError> {
-        let client = build_client(&model.timeouts)?;
+        let tls = client::tls_config()?;
+        let client = HttpClient::new(&tls, model.timeouts.connect);
         let path = match provider.kind {
             ProviderKind::OpenAi => Some("/chat/completions"),
             ProviderKind::Anthropic => Some("/messages"),
@@ -132,9 +141,14 @@ impl Upstream {
         };
         let endpoint = path
             .map(|p| {
-                reqwest::Url::parse(&format!("{}{p}", provider.base_url)).map_err(|e| {
-                    ProviderError::Connect(format!("invalid base_url {:?}: {e}", provider.base_url))
-                })
+                format!("{}{p}", provider.base_url)
+                    .parse::<hyper::Uri>()
+                    .map_err(|e| {
+                        ProviderError::Connect(format!(
+                            "invalid base_url {:?}: {e}",
+                            provider.base_url
+                        ))
+                    })
             })
             .transpose()?;
         Ok(Upstream {
@@ -147,6 +161,7 @@ impl Upstream {
             timeouts: model.timeouts.clone(),
             max_output_tokens: model.max_output_tokens,
             pools: parking_lot::Mutex::new(vec![(std::thread::current().id(), client)]),
+            tls,
             mock: provider
                 .mock
                 .as_ref()
@@ -155,41 +170,30 @@ impl Upstream {
     }
 
     /// This thread's pool, created on first use.
-    fn client(&self) -> Result<reqwest::Client, ProviderError> {
+    fn client(&self) -> HttpClient {
         let me = std::thread::current().id();
         let mut pools = self.pools.lock();
         if let Some((_, c)) = pools.iter().find(|(t, _)| *t == me) {
-            return Ok(c.clone());
+            return c.clone();
         }
-        // A pool that cannot be built is a broken provider: the actor restarts fresh.
-        let c = build_client(&self.timeouts)
-            .map_err(|e| ProviderError::Crashed(format!("broken connection pool: {e}")))?;
+        let c = HttpClient::new(&self.tls, self.timeouts.connect);
         pools.push((me, c.clone()));
-        Ok(c)
+        c
     }
 
-    fn post(
-        &self,
-        body: Vec<u8>,
-        request_id: &str,
-    ) -> Result<reqwest::RequestBuilder, ProviderError> {
-        let url = self
+    /// POSTs `body` to the chat endpoint; a non-2xx answer becomes [`ProviderError::Status`].
+    /// The caller bounds the whole call with its own timeout (see the pipeline).
+    async fn send(&self, body: Vec<u8>, request_id: &str) -> Result<Incoming, ProviderError> {
+        let uri = self
             .endpoint
             .clone()
             .ok_or_else(|| ProviderError::Protocol("provider has no HTTP endpoint".into()))?;
-        // The caller bounds the whole call with its own timeout (see the pipeline).
-        Ok(self
-            .client()?
-            .post(url)
-            .headers(self.fixed_headers.clone())
-            .header("x-request-id", request_id)
-            .body(body))
-    }
-
-    async fn send(&self, rb: reqwest::RequestBuilder) -> Result<reqwest::Response, ProviderError> {
-        let resp = rb.send().await.map_err(from_reqwest)?;
+        let resp = self
+            .client()
+            .post(uri, &self.fixed_headers, request_id, body)
+            .await?;
         if resp.status().is_success() {
-            return Ok(resp);
+            return Ok(resp.into_body());
         }
         Err(status_error(resp).await)
     }
@@ -206,9 +210,8 @@ impl Upstream {
             ProviderKind::OpenAi => {
                 let body =
                     openai::request_body(req, &self.upstream_model, self.max_output_tokens, false)?;
-                let resp = self.send(self.post(body, &req.request_id)?).await?;
-                let bytes = resp.bytes().await.map_err(from_reqwest)?;
-                openai::parse_completion(&bytes)
+                let resp = self.send(body, &req.request_id).await?;
+                openai::parse_completion(&client::read_body(resp, MAX_ANSWER_BYTES).await?)
             }
             ProviderKind::Anthropic => {
                 let body = anthropic::request_body(
@@ -217,9 +220,8 @@ impl Upstream {
                     self.max_output_tokens,
                     false,
                 )?;
-                let resp = self.send(self.post(body, &req.request_id)?).await?;
-                let bytes = resp.bytes().await.map_err(from_reqwest)?;
-                anthropic::parse_completion(&bytes)
+                let resp = self.send(body, &req.request_id).await?;
+                anthropic::parse_completion(&client::read_body(resp, MAX_ANSWER_BYTES).await?)
             }
         }
     }
@@ -247,22 +249,20 @@ impl Upstream {
                 anthropic::request_body(req, &self.upstream_model, self.max_output_tokens, true)?
             }
         };
-        let rb = self.post(body, &req.request_id)?;
-        let resp = tokio::select! {
-            r = self.send(rb) => r?,
+        let mut resp = tokio::select! {
+            r = self.send(body, &req.request_id) => r?,
             _ = tx.closed() => return Ok(StreamEnd { cancelled: true, ..StreamEnd::default() }),
         };
-        let mut bytes = resp.bytes_stream();
         let mut parser = sse::SseParser::default();
         let mut decoder = StreamDecoder::new(self.kind);
         loop {
             let next = tokio::select! {
-                n = bytes.next() => n,
+                n = client::next_chunk(&mut resp) => n,
                 _ = tx.closed() => return Ok(decoder.cancelled()),
             };
             let chunk = match next {
                 Some(Ok(c)) => c,
-                Some(Err(e)) => return Err(ProviderError::Truncated(e.to_string())),
+                Some(Err(e)) => return Err(e),
                 None => return decoder.finish(),
             };
             for event in parser.push(&chunk) {
@@ -336,8 +336,8 @@ impl StreamDecoder {
 fn fixed_headers(
     kind: ProviderKind,
     key: Option<&Secret>,
-) -> Result<reqwest::header::HeaderMap, ProviderError> {
-    use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+) -> Result<hyper::header::HeaderMap, ProviderError> {
+    use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
     let bad = |_| ProviderError::Protocol("the API key is not a valid header value".into());
     let mut h = HeaderMap::new();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -363,38 +363,15 @@ fn fixed_headers(
     Ok(h)
 }
 
-fn build_client(timeouts: &Timeouts) -> Result<reqwest::Client, ProviderError> {
-    reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .connect_timeout(timeouts.connect)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(512)
-        .build()
-        .map_err(|e| ProviderError::Connect(format!("cannot build HTTP client: {e}")))
-}
-
-fn from_reqwest(e: reqwest::Error) -> ProviderError {
-    if e.is_builder() {
-        // The client itself cannot build requests: only a fresh pool can help.
-        ProviderError::Crashed(format!("HTTP client unusable: {e}"))
-    } else if e.is_timeout() {
-        ProviderError::Timeout("the upstream response")
-    } else if e.is_connect() {
-        ProviderError::Connect(e.to_string())
-    } else if e.is_body() || e.is_decode() {
-        ProviderError::Truncated(e.to_string())
-    } else {
-        ProviderError::Connect(e.to_string())
-    }
-}
-
 /// Reads an error response: status, the provider's message and `Retry-After`.
-async fn status_error(resp: reqwest::Response) -> ProviderError {
+async fn status_error(resp: hyper::Response<Incoming>) -> ProviderError {
     let status = resp.status().as_u16();
     let retry_after = parse_retry_after(resp.headers());
-    let body = resp.bytes().await.unwrap_or_default();
-    let body = &body[..body.len().min(64 * 1024)];
-    let message = serde_json::from_slice::<Value>(body)
+    // An error body past the limit (or cut short) is read as empty: the status still says it.
+    let body = client::read_body(resp.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let message = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| {
             v.pointer("/error/message")
@@ -409,7 +386,7 @@ async fn status_error(resp: reqwest::Response) -> ProviderError {
     }
 }
 
-fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+fn parse_retry_after(headers: &hyper::header::HeaderMap) -> Option<Duration> {
     let number = |name: &str| {
         headers
             .get(name)
@@ -462,12 +439,12 @@ mod tests {
 
     #[test]
     fn retry_after_seconds_and_ms() {
-        let mut h = reqwest::header::HeaderMap::new();
+        let mut h = hyper::header::HeaderMap::new();
         h.insert("retry-after", "2".parse().unwrap());
         assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(2)));
         h.insert("retry-after-ms", "150".parse().unwrap());
         assert_eq!(parse_retry_after(&h), Some(Duration::from_millis(150)));
-        let mut h = reqwest::header::HeaderMap::new();
+        let mut h = hyper::header::HeaderMap::new();
         h.insert("retry-after", "1e30".parse().unwrap());
         assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(86_400)));
         h.insert("retry-after", "inf".parse().unwrap());
