@@ -3,10 +3,11 @@
 #
 #   scripts/bench.sh
 #
-# Builds the release binaries, starts `mock_upstream` (1 worker, no chunk delay) and
-# `sluice serve` (default workers) in front of it on free loopback ports, then measures
+# Builds the release binaries, starts `mock_upstream` (1 worker, no chunk delay),
+# `sluice serve` (default workers) in front of it, and `bare_forward` (the floor: actix-web
+# forwarding the bytes through hyper, no other work) on free loopback ports, then measures
 # with wrk, for each concurrency in BENCH_CONCURRENCY (default "1 10 100"):
-#   non-streaming POST /v1/chat/completions, direct-to-mock vs through-gateway:
+#   non-streaming POST /v1/chat/completions, direct-to-mock vs through-gateway vs the floor:
 #   requests/s, p50, p99, non-2xx responses and socket errors.
 # Then: the latency the gateway adds at c=1 (p50, p99), streaming time to first body
 # byte (sequential requests on one keep-alive connection, median and p99) direct vs
@@ -83,8 +84,9 @@ log "building release binaries"
 cargo build --release --bins
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 MOCK_BIN="$TARGET_DIR/release/mock_upstream"
+FLOOR_BIN="$TARGET_DIR/release/bare_forward"
 SLUICE_BIN="${BENCH_SLUICE_BIN:-$TARGET_DIR/release/sluice}"
-for b in "$MOCK_BIN" "$SLUICE_BIN"; do
+for b in "$MOCK_BIN" "$FLOOR_BIN" "$SLUICE_BIN"; do
     [[ -x "$b" ]] || { echo "bench: missing binary $b" >&2; exit 1; }
 done
 
@@ -93,12 +95,14 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench.XXXXXX")"
 MOCK_PID=""
 GW_PID=""
 CONC_PID=""
+FLOOR_PID=""
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     stop_pid "$GW_PID"
     stop_pid "$CONC_PID"
+    stop_pid "$FLOOR_PID"
     stop_pid "$MOCK_PID"
     if [[ "$BENCH_KEEP" == "1" ]]; then
         log "kept $WORK"
@@ -113,7 +117,7 @@ trap 'exit 143' TERM
 
 dump_logs() {
     local f
-    for f in "$WORK"/mock.log "$WORK"/gateway.log; do
+    for f in "$WORK"/mock.log "$WORK"/gateway.log "$WORK"/floor.log; do
         if [[ -f "$f" ]]; then
             echo "---- last lines of $(basename "$f") ----" >&2
             tail -n 30 "$f" >&2 || true
@@ -121,11 +125,11 @@ dump_logs() {
     done
 }
 
-# Two distinct free loopback ports, chosen while both sockets are held.
-read -r MOCK_PORT GW_PORT < <(python3 - <<'PY'
+# Three distinct free loopback ports, chosen while all sockets are held.
+read -r MOCK_PORT GW_PORT FLOOR_PORT < <(python3 - <<'PY'
 import socket
 socks = []
-for _ in range(2):
+for _ in range(3):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -136,6 +140,7 @@ PY
 )
 MOCK_URL="http://127.0.0.1:$MOCK_PORT"
 GW_URL="http://127.0.0.1:$GW_PORT"
+FLOOR_URL="http://127.0.0.1:$FLOOR_PORT"
 
 # Wait until URL/health answers while PID lives (bounded); show the logs if it never does.
 wait_ready() {
@@ -199,10 +204,15 @@ SLUICE_CLIENT_KEY="$CLIENT_KEY" SLUICE_BENCH_KEY="sk-bench-local" "$SLUICE_BIN" 
 GW_PID=$!
 wait_ready "gateway" "$GW_URL" "$GW_PID"
 
+log "starting the bare forwarder (the floor) on $FLOOR_URL"
+"$FLOOR_BIN" --listen "127.0.0.1:$FLOOR_PORT" --upstream "$MOCK_URL" >"$WORK/floor.log" 2>&1 &
+FLOOR_PID=$!
+wait_ready "bare forwarder" "$FLOOR_URL" "$FLOOR_PID"
+
 BODY='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}]}'
 
 # One request through each target first: a benchmark of error responses is worthless.
-for target in "$MOCK_URL" "$GW_URL"; do
+for target in "$MOCK_URL" "$GW_URL" "$FLOOR_URL"; do
     status="$(curl -sS -o "$WORK/probe.json" -w '%{http_code}' --max-time 10 \
         -H 'Content-Type: application/json' -H "Authorization: Bearer $CLIENT_KEY" \
         -d "$BODY" "$target/v1/chat/completions" || true)"
@@ -259,7 +269,7 @@ run_wrk() {
 }
 
 for c in "${CONCURRENCIES[@]}"; do
-    for pair in "direct $MOCK_URL" "gateway $GW_URL"; do
+    for pair in "direct $MOCK_URL" "gateway $GW_URL" "floor $FLOOR_URL"; do
         label="${pair%% *}"
         url="${pair#* }"
         if (( BENCH_WARMUP_SECS > 0 )); then
@@ -316,6 +326,9 @@ median = samples[len(samples) // 2] if len(samples) % 2 else \
 p99 = samples[max(0, -(-99 * len(samples) // 100) - 1)]  # nearest rank
 print(f"{median * 1000:.3f} {p99 * 1000:.3f}")
 PY
+
+stop_pid "$FLOOR_PID"
+FLOOR_PID=""
 
 log "streaming TTFB: $BENCH_TTFB_N sequential requests per target"
 ttfb() {
@@ -466,6 +479,17 @@ td_med, td_p99, tg_med, tg_p99 = map(float, (td_med, td_p99, tg_med, tg_p99))
 print(f"| streaming TTFB median, {ttfb_n} seq. req. (ms) | {td_med:.3f} | {tg_med:.3f} | {tg_med - td_med:+.3f} |")
 print(f"| streaming TTFB p99, {ttfb_n} seq. req. (ms) | {td_p99:.3f} | {tg_p99:.3f} | {tg_p99 - td_p99:+.3f} |")
 print(f"| gateway peak RSS, VmHWM (MB) | | {int(hwm_kb) / 1024:.1f} | (VmRSS now {int(rss_kb) / 1024:.1f}) |")
+f1 = rows.get(("floor", 1))
+if d1 and f1:
+    print(f"| floor: bare forwarder, latency p50, c=1 (ms) | {d1['p50']:.3f} | {f1['p50']:.3f} | {f1['p50'] - d1['p50']:+.3f} |")
+    print(f"| floor: bare forwarder, latency p99, c=1 (ms) | {d1['p99']:.3f} | {f1['p99']:.3f} | {f1['p99'] - d1['p99']:+.3f} |")
+floors = [(c, rows[("floor", c)]) for c in order if ("floor", c) in rows]
+if floors:
+    print()
+    print("The floor (`bare_forward`: actix-web forwarding the bytes through hyper, no parsing, auth, "
+          "guardrails, accounting or logging): "
+          + "; ".join(f"c={c} {r['rps']:.0f} req/s, p50 {r['p50']:.3f} ms, p99 {r['p99']:.3f} ms"
+                      for c, r in floors) + ".")
 print()
 print(f"One model with 200 ms of simulated latency: 1 request {float(conc_one):.0f} ms, "
       f"100 concurrent requests {float(conc_many):.0f} ms (no mailbox serialises upstream calls).")

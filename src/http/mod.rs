@@ -413,7 +413,12 @@ pub async fn stream_relay(
         Err(_) => None,
     };
     let cache = relay.cache_status().as_str();
+    // One pause after the first event: the server writes the head and the first token out
+    // before it encodes the rest of a burst that arrived with it.
+    let flush =
+        futures_util::stream::once(tokio::task::yield_now()).filter_map(|()| async { None });
     let events = futures_util::stream::iter(first)
+        .chain(flush)
         .chain(relay.into_stream())
         .flat_map(move |ev| futures_util::stream::iter(encode(ev)))
         .map(Ok::<_, Infallible>);

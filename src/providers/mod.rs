@@ -255,6 +255,7 @@ impl Upstream {
         };
         let mut parser = sse::SseParser::default();
         let mut decoder = StreamDecoder::new(self.kind);
+        let mut first_sent = false;
         loop {
             let next = tokio::select! {
                 n = client::next_chunk(&mut resp) => n,
@@ -269,6 +270,12 @@ impl Upstream {
                 for ev in decoder.decode(&event)? {
                     if tx.send(ev).await.is_err() {
                         return Ok(decoder.cancelled());
+                    }
+                    if !first_sent {
+                        // Let the relay forward the first token before the rest of a burst
+                        // read with it is decoded.
+                        first_sent = true;
+                        tokio::task::yield_now().await;
                     }
                 }
                 if decoder.done {
