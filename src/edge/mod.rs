@@ -62,7 +62,11 @@ pub async fn guard(
                 }
                 Err(e) => {
                     let mut res = e.error_response();
-                    set_window(res.headers_mut(), "requests", key.requests_exhausted());
+                    set_window(
+                        res.headers_mut(),
+                        Limited::Requests,
+                        key.requests_exhausted(),
+                    );
                     return Ok(req.into_response(res).map_into_right_body());
                 }
             },
@@ -95,31 +99,43 @@ pub async fn guard(
         )
     };
     if let Some(RequestWindow(w)) = requests {
-        set_window(res.headers_mut(), "requests", w);
+        set_window(res.headers_mut(), Limited::Requests, w);
     }
     if let Some(TokenWindow(w)) = tokens {
-        set_window(res.headers_mut(), "tokens", w);
+        set_window(res.headers_mut(), Limited::Tokens, w);
     }
     Ok(res.map_into_left_body())
 }
 
 /// `x-ratelimit-limit-{what}`, `x-ratelimit-remaining-{what}`, `x-ratelimit-reset-{what}`.
-fn set_window(h: &mut HeaderMap, what: &str, w: Window) {
-    for (name, value) in [
-        (format!("x-ratelimit-limit-{what}"), w.limit.to_string()),
-        (
-            format!("x-ratelimit-remaining-{what}"),
-            w.remaining.to_string(),
-        ),
-        (format!("x-ratelimit-reset-{what}"), format_reset(w.reset)),
-    ] {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            h.insert(n, v);
-        }
+fn set_window(h: &mut HeaderMap, what: Limited, w: Window) {
+    let [limit, remaining, reset] = match what {
+        Limited::Requests => [
+            "x-ratelimit-limit-requests",
+            "x-ratelimit-remaining-requests",
+            "x-ratelimit-reset-requests",
+        ],
+        Limited::Tokens => [
+            "x-ratelimit-limit-tokens",
+            "x-ratelimit-remaining-tokens",
+            "x-ratelimit-reset-tokens",
+        ],
+    };
+    h.insert(HeaderName::from_static(limit), HeaderValue::from(w.limit));
+    h.insert(
+        HeaderName::from_static(remaining),
+        HeaderValue::from(w.remaining),
+    );
+    if let Ok(v) = HeaderValue::try_from(format_reset(w.reset)) {
+        h.insert(HeaderName::from_static(reset), v);
     }
+}
+
+/// What a rate-limit window counts.
+#[derive(Clone, Copy)]
+enum Limited {
+    Requests,
+    Tokens,
 }
 
 /// The CORS layer from `[cors]`: exact origins only; a disallowed origin gets a normal answer
