@@ -19,7 +19,11 @@
 # semantic cache.
 #
 # Environment:
-#   BENCH_SECS         seconds per wrk run (default 10)
+#   BENCH_SECS         seconds per wrk run (default 5)
+#   BENCH_ROUNDS       rounds per concurrency (default 3): each round runs direct, gateway and
+#                      floor back to back, so a slow spell of the VM hits all three; the report
+#                      gives medians over the rounds, and added latency as the median of the
+#                      rounds' own differences
 #   BENCH_WARMUP_SECS  seconds of warm-up per target before measuring (default 2; 0 = none)
 #   BENCH_CONCURRENCY  space-separated connection counts (default "1 10 100")
 #   BENCH_TTFB_N       streaming requests per target for the TTFB figures (default 200)
@@ -35,7 +39,8 @@ cd "$ROOT"
 # shellcheck source=scripts/common.sh
 source "$ROOT/scripts/common.sh"
 
-BENCH_SECS="${BENCH_SECS:-10}"
+BENCH_SECS="${BENCH_SECS:-5}"
+BENCH_ROUNDS="${BENCH_ROUNDS:-3}"
 BENCH_WARMUP_SECS="${BENCH_WARMUP_SECS:-2}"
 BENCH_CONCURRENCY="${BENCH_CONCURRENCY:-1 10 100}"
 BENCH_TTFB_N="${BENCH_TTFB_N:-200}"
@@ -43,14 +48,14 @@ BENCH_KEEP="${BENCH_KEEP:-0}"
 CLIENT_KEY="${SLUICE_API_KEY:-sk-local}"
 
 is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
-for v in BENCH_SECS BENCH_WARMUP_SECS BENCH_TTFB_N; do
+for v in BENCH_SECS BENCH_ROUNDS BENCH_WARMUP_SECS BENCH_TTFB_N; do
     if ! is_uint "${!v}"; then
         echo "bench: $v must be a whole number, got '${!v}'" >&2
         exit 2
     fi
 done
-if (( BENCH_SECS < 1 || BENCH_TTFB_N < 1 )); then
-    echo "bench: BENCH_SECS and BENCH_TTFB_N must be at least 1" >&2
+if (( BENCH_SECS < 1 || BENCH_ROUNDS < 1 || BENCH_TTFB_N < 1 )); then
+    echo "bench: BENCH_SECS, BENCH_ROUNDS and BENCH_TTFB_N must be at least 1" >&2
     exit 2
 fi
 read -r -a CONCURRENCIES <<< "$BENCH_CONCURRENCY"
@@ -268,18 +273,23 @@ run_wrk() {
     printf '%s\t%s\t%s\n' "$label" "$conns" "$(cut -d' ' -f2- <<<"$line" | tr ' ' '\t')"
 }
 
+TARGETS=("direct $MOCK_URL" "gateway $GW_URL" "floor $FLOOR_URL")
 for c in "${CONCURRENCIES[@]}"; do
-    for pair in "direct $MOCK_URL" "gateway $GW_URL" "floor $FLOOR_URL"; do
-        label="${pair%% *}"
-        url="${pair#* }"
-        if (( BENCH_WARMUP_SECS > 0 )); then
-            run_wrk "warmup-$label" "$url" "$c" "$BENCH_WARMUP_SECS" >/dev/null
-        fi
-        log "wrk: $label c=$c for ${BENCH_SECS}s"
-        row="$(run_wrk "$label" "$url" "$c" "$BENCH_SECS")"
-        printf '%s\n' "$row" >>"$RESULTS"
-        IFS=$'\t' read -r _ _ rps p50 p99 non2xx sockerr reqs <<<"$row"
-        log "    $reqs requests, $rps req/s, p50 ${p50}us, p99 ${p99}us, non-2xx $non2xx, socket errors $sockerr"
+    if (( BENCH_WARMUP_SECS > 0 )); then
+        for pair in "${TARGETS[@]}"; do
+            run_wrk "warmup-${pair%% *}" "${pair#* }" "$c" "$BENCH_WARMUP_SECS" >/dev/null
+        done
+    fi
+    for round in $(seq 1 "$BENCH_ROUNDS"); do
+        for pair in "${TARGETS[@]}"; do
+            label="${pair%% *}"
+            url="${pair#* }"
+            log "wrk: $label c=$c round $round/$BENCH_ROUNDS for ${BENCH_SECS}s"
+            row="$(run_wrk "$label" "$url" "$c" "$BENCH_SECS")"
+            printf '%s\t%s\n' "$row" "$round" >>"$RESULTS"
+            IFS=$'\t' read -r _ _ rps p50 p99 non2xx sockerr reqs <<<"$row"
+            log "    $reqs requests, $rps req/s, p50 ${p50}us, p99 ${p99}us, non-2xx $non2xx, socket errors $sockerr"
+        done
     done
 done
 
@@ -433,68 +443,102 @@ if [[ -n "$(git status --porcelain 2>/dev/null || true)" ]]; then
     COMMIT="$COMMIT (dirty)"
 fi
 
-python3 - "$RESULTS" "$BENCH_SECS" "$BENCH_TTFB_N" "$TTFB_DIRECT_MED" "$TTFB_DIRECT_P99" \
+python3 - "$RESULTS" "$BENCH_SECS" "$BENCH_ROUNDS" "$BENCH_TTFB_N" "$TTFB_DIRECT_MED" "$TTFB_DIRECT_P99" \
     "$TTFB_GW_MED" "$TTFB_GW_P99" "$HWM_KB" "$RSS_KB" "$COMMIT" "$(nproc)" \
     "$CONC_ONE_MS" "$CONC_MANY_MS" <<'PY'
+import statistics
 import sys
 
-(results, secs, ttfb_n, td_med, td_p99, tg_med, tg_p99, hwm_kb, rss_kb, commit,
+(results, secs, rounds, ttfb_n, td_med, td_p99, tg_med, tg_p99, hwm_kb, rss_kb, commit,
  cores, conc_one, conc_many) = sys.argv[1:]
-rows = {}
+runs = {}  # (label, conns) -> {round: figures}
 order = []
 with open(results) as f:
     for line in f:
-        label, conns, rps, p50, p99, non2xx, sockerr, reqs = line.split("\t")
+        label, conns, rps, p50, p99, non2xx, sockerr, reqs, rnd = line.rstrip("\n").split("\t")
         conns = int(conns)
         if conns not in order:
             order.append(conns)
-        rows[(label, conns)] = dict(rps=float(rps), p50=int(p50) / 1000, p99=int(p99) / 1000,
-                                   non2xx=int(non2xx), sockerr=int(sockerr), reqs=int(reqs))
+        runs.setdefault((label, conns), {})[int(rnd)] = dict(
+            rps=float(rps), p50=int(p50) / 1000, p99=int(p99) / 1000,
+            non2xx=int(non2xx), sockerr=int(sockerr), reqs=int(reqs))
+
+
+def med(label, conns, key):
+    return statistics.median(r[key] for r in runs[(label, conns)].values())
+
+
+def errs(label, conns):
+    rs = runs[(label, conns)].values()
+    return f"{sum(r['non2xx'] for r in rs)} / {sum(r['sockerr'] for r in rs)}"
+
+
+def added(label, conns, key):
+    """Median over the rounds of (label - direct) within each round."""
+    a, d = runs.get((label, conns), {}), runs.get(("direct", conns), {})
+    diffs = [a[r][key] - d[r][key] for r in a if r in d]
+    return statistics.median(diffs) if diffs else float("nan")
+
+
+def has(label, conns):
+    return (label, conns) in runs
+
 
 print()
-print(f"## Sluice benchmark ({commit}, {cores} cores, wrk {secs}s per run, "
+print(f"## Sluice benchmark ({commit}, {cores} cores, wrk {secs}s per run, {rounds} rounds, "
       "mock upstream 1 worker, gateway default workers, same machine)")
 print()
-print("Non-streaming `POST /v1/chat/completions`:")
+print(f"Non-streaming `POST /v1/chat/completions`, medians of {rounds} rounds (each round runs "
+      "direct, gateway and floor back to back); errors summed:")
 print()
 print("| conns | direct req/s | gateway req/s | gateway/direct | direct p50 ms | gateway p50 ms "
       "| direct p99 ms | gateway p99 ms | direct non-2xx / sock err | gateway non-2xx / sock err |")
 print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for c in order:
-    d, g = rows.get(("direct", c)), rows.get(("gateway", c))
-    if not d or not g:
+    if not (has("direct", c) and has("gateway", c)):
         continue
-    ratio = g["rps"] / d["rps"] if d["rps"] else 0.0
-    print(f"| {c} | {d['rps']:.0f} | {g['rps']:.0f} | {ratio:.0%} | {d['p50']:.3f} | {g['p50']:.3f} "
-          f"| {d['p99']:.3f} | {g['p99']:.3f} | {d['non2xx']} / {d['sockerr']} "
-          f"| {g['non2xx']} / {g['sockerr']} |")
+    d_rps, g_rps = med("direct", c, "rps"), med("gateway", c, "rps")
+    ratio = g_rps / d_rps if d_rps else 0.0
+    print(f"| {c} | {d_rps:.0f} | {g_rps:.0f} | {ratio:.0%} | {med('direct', c, 'p50'):.3f} "
+          f"| {med('gateway', c, 'p50'):.3f} | {med('direct', c, 'p99'):.3f} "
+          f"| {med('gateway', c, 'p99'):.3f} | {errs('direct', c)} | {errs('gateway', c)} |")
 print()
 print("| measure | direct | gateway | added by gateway |")
 print("|---|---:|---:|---:|")
-d1, g1 = rows.get(("direct", 1)), rows.get(("gateway", 1))
-if d1 and g1:
-    print(f"| latency p50, c=1 (ms) | {d1['p50']:.3f} | {g1['p50']:.3f} | {g1['p50'] - d1['p50']:+.3f} |")
-    print(f"| latency p99, c=1 (ms) | {d1['p99']:.3f} | {g1['p99']:.3f} | {g1['p99'] - d1['p99']:+.3f} |")
+if has("direct", 1) and has("gateway", 1):
+    for key in ("p50", "p99"):
+        print(f"| latency {key}, c=1 (ms) | {med('direct', 1, key):.3f} | {med('gateway', 1, key):.3f} "
+              f"| {added('gateway', 1, key):+.3f} |")
 td_med, td_p99, tg_med, tg_p99 = map(float, (td_med, td_p99, tg_med, tg_p99))
 print(f"| streaming TTFB median, {ttfb_n} seq. req. (ms) | {td_med:.3f} | {tg_med:.3f} | {tg_med - td_med:+.3f} |")
 print(f"| streaming TTFB p99, {ttfb_n} seq. req. (ms) | {td_p99:.3f} | {tg_p99:.3f} | {tg_p99 - td_p99:+.3f} |")
 print(f"| gateway peak RSS, VmHWM (MB) | | {int(hwm_kb) / 1024:.1f} | (VmRSS now {int(rss_kb) / 1024:.1f}) |")
-f1 = rows.get(("floor", 1))
-if d1 and f1:
-    print(f"| floor: bare forwarder, latency p50, c=1 (ms) | {d1['p50']:.3f} | {f1['p50']:.3f} | {f1['p50'] - d1['p50']:+.3f} |")
-    print(f"| floor: bare forwarder, latency p99, c=1 (ms) | {d1['p99']:.3f} | {f1['p99']:.3f} | {f1['p99'] - d1['p99']:+.3f} |")
-floors = [(c, rows[("floor", c)]) for c in order if ("floor", c) in rows]
+if has("direct", 1) and has("floor", 1):
+    for key in ("p50", "p99"):
+        print(f"| floor: bare forwarder, latency {key}, c=1 (ms) | {med('direct', 1, key):.3f} "
+              f"| {med('floor', 1, key):.3f} | {added('floor', 1, key):+.3f} |")
+floors = [c for c in order if has("floor", c)]
 if floors:
     print()
     print("The floor (`bare_forward`: actix-web forwarding the bytes through hyper, no parsing, auth, "
-          "guardrails, accounting or logging): "
-          + "; ".join(f"c={c} {r['rps']:.0f} req/s, p50 {r['p50']:.3f} ms, p99 {r['p99']:.3f} ms"
-                      for c, r in floors) + ".")
+          "guardrails, accounting or logging), medians: "
+          + "; ".join(f"c={c} {med('floor', c, 'rps'):.0f} req/s, p50 {med('floor', c, 'p50'):.3f} ms, "
+                      f"p99 {med('floor', c, 'p99'):.3f} ms" for c in floors) + ".")
+print()
+print("Every round (req/s; p50 ms):")
+print()
+for c in order:
+    cells = []
+    for label in ("direct", "gateway", "floor"):
+        if has(label, c):
+            cells.append(f"{label} " + ", ".join(
+                f"{r['rps']:.0f}; {r['p50']:.3f}" for _, r in sorted(runs[(label, c)].items())))
+    print(f"    c={c}: " + " | ".join(cells))
 print()
 print(f"One model with 200 ms of simulated latency: 1 request {float(conc_one):.0f} ms, "
       f"100 concurrent requests {float(conc_many):.0f} ms (no mailbox serialises upstream calls).")
 print()
-errors = sum(r["non2xx"] + r["sockerr"] for r in rows.values())
+errors = sum(r["non2xx"] + r["sockerr"] for rs in runs.values() for r in rs.values())
 if errors:
     print(f"WARNING: {errors} non-2xx responses or socket errors in total: the figures above are suspect.")
 PY
