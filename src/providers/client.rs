@@ -4,6 +4,10 @@
 //! response; on the gateway's hot path those cost about a tenth of its CPU per request, and an
 //! LLM API never redirects a POST we want followed. Cold paths (alert webhooks, the OTLP export,
 //! remote embeddings) keep reqwest.
+//!
+//! Proxies come from the environment as curl and reqwest read them (`HTTPS_PROXY`, `HTTP_PROXY`,
+//! `ALL_PROXY`, minus `NO_PROXY`): a proxied upstream is reached through an HTTP `CONNECT`
+//! tunnel, with the proxy URL's credentials as `Proxy-Authorization`.
 
 use std::{sync::Arc, time::Duration};
 
@@ -16,7 +20,13 @@ use hyper::{
 };
 use hyper_rustls::HttpsConnector;
 use hyper_util::{
-    client::legacy::{Client, connect::HttpConnector},
+    client::{
+        legacy::{
+            Client,
+            connect::{Connect, HttpConnector, proxy::Tunnel},
+        },
+        proxy::matcher::Matcher,
+    },
     rt::{TokioExecutor, TokioTimer},
 };
 
@@ -42,31 +52,70 @@ pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, ProviderError> {
     Ok(Arc::new(config))
 }
 
+/// The HTTP proxy an upstream is reached through.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    uri: Uri,
+    auth: Option<HeaderValue>,
+}
+
+impl Proxy {
+    /// The proxy the environment sets for `endpoint`, if any.
+    pub fn from_env(endpoint: &Uri) -> Result<Option<Proxy>, ProviderError> {
+        Self::matching(&Matcher::from_env(), endpoint)
+    }
+
+    fn matching(matcher: &Matcher, endpoint: &Uri) -> Result<Option<Proxy>, ProviderError> {
+        let Some(found) = matcher.intercept(endpoint) else {
+            return Ok(None);
+        };
+        if found.uri().scheme_str() != Some("http") {
+            return Err(ProviderError::Connect(format!(
+                "proxy {} for {endpoint}: only http:// proxies are supported (set HTTPS_PROXY to an http:// URL)",
+                found.uri()
+            )));
+        }
+        Ok(Some(Proxy {
+            uri: found.uri().clone(),
+            auth: found.basic_auth().cloned(),
+        }))
+    }
+}
+
 /// A pool of keep-alive connections (HTTP/1.1, or HTTP/2 where TLS negotiates it) with
 /// `TCP_NODELAY` set. Its connection tasks run on the runtime that built it.
 #[derive(Clone)]
 pub struct HttpClient {
-    inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    inner: Pool,
+}
+
+#[derive(Clone)]
+enum Pool {
+    Direct(Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
+    Tunnelled(Client<HttpsConnector<Tunnel<HttpConnector>>, Full<Bytes>>),
 }
 
 impl HttpClient {
-    /// A fresh pool; `connect_timeout` bounds the TCP connect.
-    pub fn new(tls: &Arc<rustls::ClientConfig>, connect_timeout: Duration) -> Self {
+    /// A fresh pool, through `proxy` when set; `connect_timeout` bounds the TCP connect.
+    pub fn new(
+        tls: &Arc<rustls::ClientConfig>,
+        connect_timeout: Duration,
+        proxy: Option<&Proxy>,
+    ) -> Self {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
         tcp.set_connect_timeout(Some(connect_timeout));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((**tls).clone())
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(tcp);
-        let inner = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE)
-            .pool_max_idle_per_host(POOL_MAX_IDLE)
-            .pool_timer(TokioTimer::new())
-            .build(https);
+        let inner = match proxy {
+            None => Pool::Direct(pool(tls, tcp)),
+            Some(p) => {
+                let mut tunnel = Tunnel::new(p.uri.clone(), tcp);
+                if let Some(auth) = &p.auth {
+                    tunnel = tunnel.with_auth(auth.clone());
+                }
+                Pool::Tunnelled(pool(tls, tunnel))
+            }
+        };
         HttpClient { inner }
     }
 
@@ -89,11 +138,30 @@ impl HttpClient {
         if let Ok(id) = HeaderValue::from_str(request_id) {
             h.insert("x-request-id", id);
         }
-        self.inner
-            .request(req)
-            .await
-            .map_err(|e| ProviderError::Connect(chain(&e)))
+        let sent = match &self.inner {
+            Pool::Direct(c) => c.request(req).await,
+            Pool::Tunnelled(c) => c.request(req).await,
+        };
+        sent.map_err(|e| ProviderError::Connect(chain(&e)))
     }
+}
+
+/// A pooled client over TLS (or plain HTTP) on the `transport` connector.
+fn pool<T>(tls: &Arc<rustls::ClientConfig>, transport: T) -> Client<HttpsConnector<T>, Full<Bytes>>
+where
+    HttpsConnector<T>: Connect + Clone + Send + Sync + 'static,
+{
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config((**tls).clone())
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(transport);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .pool_max_idle_per_host(POOL_MAX_IDLE)
+        .pool_timer(TokioTimer::new())
+        .build(https)
 }
 
 /// Reads a whole response body, failing past `limit` bytes.
@@ -144,7 +212,7 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let client = HttpClient::new(&tls_config().unwrap(), Duration::from_secs(2));
+        let client = HttpClient::new(&tls_config().unwrap(), Duration::from_secs(2), None);
         let uri: Uri = format!("http://127.0.0.1:{port}/v1/chat/completions")
             .parse()
             .unwrap();
@@ -155,6 +223,108 @@ mod tests {
         assert!(
             matches!(&err, ProviderError::Connect(m) if m.to_lowercase().contains("refused")),
             "{err:?}"
+        );
+    }
+
+    #[test]
+    fn the_proxy_follows_the_matcher_and_must_be_plain_http() {
+        let endpoint = |u: &str| u.parse::<Uri>().unwrap();
+        let m = Matcher::builder()
+            .all("http://proxy.internal:3128")
+            .no("api.internal")
+            .build();
+        let openai = endpoint("https://api.openai.com/v1/chat/completions");
+        let found = Proxy::matching(&m, &openai).unwrap().unwrap();
+        assert_eq!(found.uri.host(), Some("proxy.internal"));
+        assert!(found.auth.is_none());
+        let internal = endpoint("https://api.internal/v1/chat/completions");
+        assert!(Proxy::matching(&m, &internal).unwrap().is_none());
+        let tls_proxy = Matcher::builder()
+            .all("https://proxy.internal:3128")
+            .build();
+        let err = Proxy::matching(&tls_proxy, &openai).unwrap_err();
+        assert!(err.to_string().contains("only http://"), "{err}");
+    }
+
+    /// Reads from `s` until the end of an HTTP head plus `body` more bytes (or the peer closes);
+    /// returns the text.
+    async fn read_head(s: &mut tokio::net::TcpStream, body: usize) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 1024];
+        for _ in 0..64 {
+            let n = s.read(&mut chunk).await.unwrap();
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf);
+            if let Some(end) = text.find("\r\n\r\n")
+                && buf.len() >= end + 4 + body
+            {
+                return text.into_owned();
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    #[tokio::test]
+    async fn a_proxied_call_goes_through_a_connect_tunnel_with_the_proxy_credentials() {
+        use tokio::{io::AsyncWriteExt, net::TcpListener};
+        let upstream = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let up_port = upstream.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut s, _) = upstream.accept().await.unwrap();
+            read_head(&mut s, 2).await;
+            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
+        });
+        let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy_port = proxy.local_addr().unwrap().port();
+        let (seen_tx, seen_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut client, _) = proxy.accept().await.unwrap();
+            let head = read_head(&mut client, 0).await;
+            let target = head.split_whitespace().nth(1).unwrap().to_string();
+            let mut server = tokio::net::TcpStream::connect(target).await.unwrap();
+            client
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .await
+                .unwrap();
+            seen_tx.send(head).unwrap();
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+        });
+
+        let endpoint: Uri = format!("http://127.0.0.1:{up_port}/v1/chat/completions")
+            .parse()
+            .unwrap();
+        let matcher = Matcher::builder()
+            .all(format!("http://user:secret@127.0.0.1:{proxy_port}"))
+            .build();
+        let via = Proxy::matching(&matcher, &endpoint).unwrap().unwrap();
+        let client = HttpClient::new(&tls_config().unwrap(), Duration::from_secs(2), Some(&via));
+        let resp = client
+            .post(endpoint, &HeaderMap::new(), "r1", b"{}".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let body = read_body(resp.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], b"ok");
+        // Bounded: a call that bypassed the proxy would leave it waiting forever.
+        let head = tokio::time::timeout(Duration::from_secs(5), seen_rx)
+            .await
+            .unwrap() // no CONNECT reached the proxy
+            .unwrap()
+            .to_lowercase();
+        assert!(
+            head.starts_with(&format!("connect 127.0.0.1:{up_port} http/1.1")),
+            "{head}"
+        );
+        // base64("user:secret")
+        assert!(
+            head.contains("proxy-authorization: basic dxnlcjpzzwnyzxq="),
+            "{head}"
         );
     }
 }

@@ -116,6 +116,8 @@ pub struct Upstream {
     pools: parking_lot::Mutex<Vec<(std::thread::ThreadId, HttpClient)>>,
     /// TLS settings every pool shares.
     tls: Arc<rustls::ClientConfig>,
+    /// The proxy the environment sets for the endpoint.
+    proxy: Option<client::Proxy>,
     mock: Option<mock::Simulator>,
 }
 
@@ -133,7 +135,6 @@ impl Upstream {
     /// Builds the upstream with a fresh connection pool.
     pub fn new(model: &ModelConfig, provider: &ProviderConfig) -> Result<Upstream, ProviderError> {
         let tls = client::tls_config()?;
-        let client = HttpClient::new(&tls, model.timeouts.connect);
         let path = match provider.kind {
             ProviderKind::OpenAi => Some("/chat/completions"),
             ProviderKind::Anthropic => Some("/messages"),
@@ -151,6 +152,11 @@ impl Upstream {
                     })
             })
             .transpose()?;
+        let proxy = match &endpoint {
+            Some(uri) => client::Proxy::from_env(uri)?,
+            None => None,
+        };
+        let client = HttpClient::new(&tls, model.timeouts.connect, proxy.as_ref());
         Ok(Upstream {
             endpoint,
             fixed_headers: fixed_headers(provider.kind, provider.api_key.as_ref())?,
@@ -162,6 +168,7 @@ impl Upstream {
             max_output_tokens: model.max_output_tokens,
             pools: parking_lot::Mutex::new(vec![(std::thread::current().id(), client)]),
             tls,
+            proxy,
             mock: provider
                 .mock
                 .as_ref()
@@ -176,7 +183,7 @@ impl Upstream {
         if let Some((_, c)) = pools.iter().find(|(t, _)| *t == me) {
             return c.clone();
         }
-        let c = HttpClient::new(&self.tls, self.timeouts.connect);
+        let c = HttpClient::new(&self.tls, self.timeouts.connect, self.proxy.as_ref());
         pools.push((me, c.clone()));
         c
     }
