@@ -1,8 +1,8 @@
 //! The HTTP client of upstream calls: hyper-util's pooled client over rustls, used directly.
 //!
 //! reqwest wraps the same client in a redirect policy, a retry layer and a URL re-parse of every
-//! response; on the gateway's hot path those cost about a tenth of its CPU per request, and an
-//! LLM API never redirects a POST we want followed. Cold paths (alert webhooks, the OTLP export,
+//! response; on the gateway's hot path those cost ~15% of its CPU per request (124 against 146 µs
+//! at c=100), and an LLM API never redirects a POST we want followed. Cold paths (alert webhooks, the OTLP export,
 //! remote embeddings) keep reqwest.
 //!
 //! Proxies come from the environment as curl and reqwest read them (`HTTPS_PROXY`, `HTTP_PROXY`,
