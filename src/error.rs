@@ -8,6 +8,23 @@ use std::time::Duration;
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use serde::Serialize;
 
+/// An error with its causes, "outer: inner: ...", a cause that repeats the text before it
+/// left out. Some crates' own Display is only the kind (postgres: "db error"; hyper: "client
+/// error (Connect)"); the useful message is in the sources.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let next = c.to_string();
+        if !s.ends_with(&next) {
+            s.push_str(": ");
+            s.push_str(&next);
+        }
+        cur = c.source();
+    }
+    s
+}
+
 /// Why a call to one upstream failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ProviderError {

@@ -24,22 +24,6 @@ pub enum LedgerError {
     },
 }
 
-/// An error with its causes, "outer: inner: ...". The postgres crate's own Display is
-/// only the kind ("db error"); the server's message is in the source.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let next = c.to_string();
-        if !s.ends_with(&next) {
-            s.push_str(": ");
-            s.push_str(&next);
-        }
-        cur = c.source();
-    }
-    s
-}
-
 /// A connection URL (or key=value string) with any password replaced by '***'.
 pub fn redact_url(url: &str) -> String {
     let mut out = url.to_string();

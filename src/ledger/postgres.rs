@@ -16,9 +16,10 @@ use postgres::config::Host;
 use postgres::types::ToSql;
 use postgres::{Client, Config, NoTls, Row, Statement};
 
-use super::error::{LedgerError, chain, redact_url};
+use super::error::{LedgerError, redact_url};
 use super::record::{CostQuery, Entry, FeedbackRecord, Group, RequestRecord};
 use super::{LedgerStore, sql};
+use crate::error::chain;
 
 /// Request rows per INSERT statement: one round trip per chunk instead of per row.
 /// 100 rows is 2,700 parameters, well under PostgreSQL's 65,535.

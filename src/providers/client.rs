@@ -30,7 +30,7 @@ use hyper_util::{
     rt::{TokioExecutor, TokioTimer},
 };
 
-use crate::error::ProviderError;
+use crate::error::{ProviderError, chain};
 
 /// How long an idle pooled connection is kept.
 const POOL_IDLE: Duration = Duration::from_secs(90);
@@ -185,18 +185,6 @@ pub async fn next_chunk(body: &mut Incoming) -> Option<Result<Bytes, ProviderErr
             Err(e) => return Some(Err(ProviderError::Truncated(chain(&e)))),
         }
     }
-}
-
-/// An error and its causes on one line (hyper's own messages are terse: "client error (Connect)").
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 #[cfg(test)]
