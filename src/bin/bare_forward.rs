@@ -1,63 +1,46 @@
 //! The benchmark's floor: an actix-web server that forwards `POST /v1/chat/completions` bytes to
-//! an upstream through hyper-util's pooled client, and does nothing else (no parsing, auth,
+//! an upstream through the gateway's own upstream client, and does nothing else (no parsing, auth,
 //! guardrails, accounting or logging). `scripts/bench.sh` measures it beside the gateway, so the
 //! latency the gateway adds can be read against what the extra HTTP hop alone costs.
 //!
 //!     bare_forward --listen 127.0.0.1:9000 --upstream http://127.0.0.1:9001
 
-use std::cell::RefCell;
+use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, http::header, web};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::{
-    client::legacy::{Client, connect::HttpConnector},
-    rt::{TokioExecutor, TokioTimer},
-};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use sluice::providers::client::{self, HttpClient};
 
-type Pool = Client<HttpConnector, Full<Bytes>>;
-
-thread_local! {
-    /// One pool per worker thread, as the gateway keeps (a connection is driven by the runtime
-    /// that opened it).
-    static POOL: RefCell<Option<Pool>> = const { RefCell::new(None) };
-}
-
-fn pool() -> Pool {
-    POOL.with(|p| {
-        p.borrow_mut()
-            .get_or_insert_with(|| {
-                let mut tcp = HttpConnector::new();
-                tcp.set_nodelay(true);
-                Client::builder(TokioExecutor::new())
-                    .pool_max_idle_per_host(512)
-                    .pool_timer(TokioTimer::new())
-                    .build(tcp)
-            })
-            .clone()
-    })
+/// One worker's forwarding state: the gateway's own upstream client (a pool per worker
+/// thread, as the gateway keeps) and the target URL.
+struct Forward {
+    client: HttpClient,
+    target: hyper::Uri,
 }
 
 async fn forward(
     req: HttpRequest,
     body: Bytes,
-    target: web::Data<hyper::Uri>,
+    fwd: web::Data<Forward>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let mut up = hyper::Request::post(target.get_ref().clone())
-        .header(hyper::header::CONTENT_TYPE, "application/json");
-    if let Some(auth) = req.headers().get(header::AUTHORIZATION) {
-        up = up.header(hyper::header::AUTHORIZATION, auth.as_bytes());
+    let mut headers = HeaderMap::with_capacity(2);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(auth) = req.headers().get(header::AUTHORIZATION)
+        && let Ok(v) = HeaderValue::from_bytes(auth.as_bytes())
+    {
+        headers.insert(AUTHORIZATION, v);
     }
-    let up = up.body(Full::new(body)).map_err(bad_gateway)?;
-    let resp = pool().request(up).await.map_err(bad_gateway)?;
+    let resp = fwd
+        .client
+        .post(fwd.target.clone(), &headers, "floor", body.to_vec())
+        .await
+        .map_err(bad_gateway)?;
     let status =
         actix_web::http::StatusCode::from_u16(resp.status().as_u16()).map_err(bad_gateway)?;
-    let bytes = resp
-        .into_body()
-        .collect()
+    let bytes = client::read_body(resp.into_body(), 64 * 1024 * 1024)
         .await
-        .map_err(bad_gateway)?
-        .to_bytes();
+        .map_err(bad_gateway)?;
     Ok(HttpResponse::build(status)
         .content_type("application/json")
         .body(bytes))
@@ -89,10 +72,14 @@ async fn main() -> std::io::Result<()> {
     let target: hyper::Uri = format!("{}/v1/chat/completions", upstream.trim_end_matches('/'))
         .parse()
         .map_err(|e| std::io::Error::other(format!("bad --upstream {upstream:?}: {e}")))?;
-    let target = web::Data::new(target);
+    let tls = client::tls_config().map_err(std::io::Error::other)?;
+    // The factory runs on each worker thread: each worker gets its own pool.
     HttpServer::new(move || {
         App::new()
-            .app_data(target.clone())
+            .app_data(web::Data::new(Forward {
+                client: HttpClient::new(&tls, Duration::from_secs(5), None),
+                target: target.clone(),
+            }))
             .route("/v1/chat/completions", web::post().to(forward))
             .route("/health", web::get().to(HttpResponse::Ok))
     })
