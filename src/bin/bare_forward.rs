@@ -72,7 +72,7 @@ async fn main() -> std::io::Result<()> {
     let target: hyper::Uri = format!("{}/v1/chat/completions", upstream.trim_end_matches('/'))
         .parse()
         .map_err(|e| std::io::Error::other(format!("bad --upstream {upstream:?}: {e}")))?;
-    let tls = client::tls_config().map_err(std::io::Error::other)?;
+    let tls = client::tls_config(&[]).map_err(std::io::Error::other)?;
     // The factory runs on each worker thread: each worker gets its own pool.
     HttpServer::new(move || {
         App::new()

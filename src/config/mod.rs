@@ -5,6 +5,7 @@
 
 use std::{collections::BTreeMap, fmt, net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
+use rustls::pki_types::{CertificateDer, pem::PemObject};
 use serde::Deserialize;
 
 use crate::money::{self, Prices, Usd};
@@ -105,6 +106,7 @@ struct RawProvider {
     kind: String,
     base_url: Option<String>,
     api_key: Option<String>,
+    ca_file: Option<String>,
     #[serde(default)]
     retry: RawRetry,
     #[serde(default)]
@@ -377,6 +379,8 @@ pub struct ProviderConfig {
     pub disabled_reason: Option<String>,
     /// Mock settings (mock providers only).
     pub mock: Option<MockSettings>,
+    /// CA certificates trusted for this provider beside the platform's store (`ca_file`).
+    pub ca_roots: Vec<CertificateDer<'static>>,
     raw_retry: RawRetry,
     raw_timeouts: RawTimeouts,
     raw_circuit: RawCircuit,
@@ -811,6 +815,26 @@ fn resolve_env(value: &str, env: &dyn Env) -> Result<Option<String>, String> {
     }
 }
 
+/// The certificates of a PEM file, each checked to be usable as a trust anchor.
+fn read_ca_file(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let text = std::fs::read(path).map_err(|e| {
+        format!("cannot read it ({e}); give the path of a PEM file of CA certificates")
+    })?;
+    let certs = CertificateDer::pem_slice_iter(&text)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not a PEM file of certificates ({e})"))?;
+    if certs.is_empty() {
+        return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+    }
+    let mut store = rustls::RootCertStore::empty();
+    for (i, cert) in certs.iter().enumerate() {
+        store
+            .add(cert.clone())
+            .map_err(|e| format!("certificate {} cannot be a trust anchor: {e}", i + 1))?;
+    }
+    Ok(certs)
+}
+
 fn validate_provider(
     name: &str,
     p: RawProvider,
@@ -840,7 +864,13 @@ fn validate_provider(
     let mut api_key = None;
     let mut base_url = String::new();
     let mut mock = None;
+    let mut ca_roots = Vec::new();
     if kind == ProviderKind::Mock {
+        if p.ca_file.is_some() {
+            errs.push(format!(
+                "{key}.ca_file only applies to kind = \"openai\" or \"anthropic\"; remove it"
+            ));
+        }
         for (field, rate) in [
             ("failure_rate", p.failure_rate),
             ("crash_rate", p.crash_rate),
@@ -875,6 +905,12 @@ fn validate_provider(
             ),
             Some(u) => base_url = u.trim_end_matches('/').to_string(),
         }
+        if let Some(path) = &p.ca_file {
+            match read_ca_file(path) {
+                Ok(roots) => ca_roots = roots,
+                Err(e) => errs.push(format!("{key}.ca_file = {path:?}: {e}")),
+            }
+        }
         match p.api_key.as_deref() {
             // A local OpenAI-compatible server (vLLM, Ollama, llama.cpp) needs no key.
             None => {}
@@ -904,6 +940,7 @@ fn validate_provider(
         api_key,
         disabled_reason,
         mock,
+        ca_roots,
         raw_retry: p.retry,
         raw_timeouts: p.timeouts,
         raw_circuit: p.circuit,
@@ -1032,6 +1069,31 @@ mod tests {
     fn unknown_keys_are_named() {
         let err = Config::from_toml("[server]\nlisten_on = \"x\"\n", &NO_ENV).unwrap_err();
         assert!(err.to_string().contains("listen_on"), "{err}");
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_pem_certificates() {
+        let dir = std::env::temp_dir().join(format!("sluice-ca-{:016x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let garbage = dir.join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate\n").unwrap();
+        let config = |kind: &str, path: &std::path::Path| {
+            format!(
+                "[providers.p]\nkind = \"{kind}\"\nbase_url = \"https://llm.internal/v1\"\nca_file = {:?}\n",
+                path.display().to_string()
+            )
+        };
+        let missing = dir.join("missing.pem");
+        for (text, needle) in [
+            (config("openai", &missing), "cannot read it"),
+            (config("openai", &garbage), "holds no PEM certificate"),
+            (config("mock", &garbage), "only applies to kind"),
+        ] {
+            let err = Config::from_toml(&text, &NO_ENV).unwrap_err().to_string();
+            assert!(err.contains("providers.p.ca_file"), "{err}");
+            assert!(err.contains(needle), "missing {needle} in {err}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -29,6 +29,7 @@ use hyper_util::{
     },
     rt::{TokioExecutor, TokioTimer},
 };
+use rustls::pki_types::CertificateDer;
 
 use crate::error::{ProviderError, chain};
 
@@ -37,19 +38,28 @@ const POOL_IDLE: Duration = Duration::from_secs(90);
 /// Idle connections kept per upstream host (per runtime thread).
 const POOL_MAX_IDLE: usize = 512;
 
-/// TLS settings shared by every pool of a provider: the platform's trust store. (The connector
-/// adds the ALPN offer of HTTP/2 and HTTP/1.1.)
-pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, ProviderError> {
-    use rustls_platform_verifier::BuilderVerifierExt;
+/// TLS settings shared by every pool of a provider: the platform's trust store, plus
+/// `extra_roots` (a provider's `ca_file`, for a server behind a private CA). (The connector adds
+/// the ALPN offer of HTTP/2 and HTTP/1.1.)
+pub fn tls_config(
+    extra_roots: &[CertificateDer<'static>],
+) -> Result<Arc<rustls::ClientConfig>, ProviderError> {
+    use rustls_platform_verifier::{BuilderVerifierExt, Verifier};
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let fail = |e: rustls::Error| ProviderError::Connect(format!("cannot set up TLS: {e}"));
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(fail)?
-        .with_platform_verifier()
-        .map_err(fail)?
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+        .map_err(fail)?;
+    let builder = if extra_roots.is_empty() {
+        builder.with_platform_verifier().map_err(fail)?
+    } else {
+        let verifier =
+            Verifier::new_with_extra_roots(extra_roots.iter().cloned(), provider).map_err(fail)?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+    };
+    Ok(Arc::new(builder.with_no_client_auth()))
 }
 
 /// The HTTP proxy an upstream is reached through.
@@ -200,7 +210,7 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let client = HttpClient::new(&tls_config().unwrap(), Duration::from_secs(2), None);
+        let client = HttpClient::new(&tls_config(&[]).unwrap(), Duration::from_secs(2), None);
         let uri: Uri = format!("http://127.0.0.1:{port}/v1/chat/completions")
             .parse()
             .unwrap();
@@ -291,7 +301,11 @@ mod tests {
             .all(format!("http://user:secret@127.0.0.1:{proxy_port}"))
             .build();
         let via = Proxy::matching(&matcher, &endpoint).unwrap().unwrap();
-        let client = HttpClient::new(&tls_config().unwrap(), Duration::from_secs(2), Some(&via));
+        let client = HttpClient::new(
+            &tls_config(&[]).unwrap(),
+            Duration::from_secs(2),
+            Some(&via),
+        );
         let resp = client
             .post(endpoint, &HeaderMap::new(), "r1", b"{}".to_vec())
             .await

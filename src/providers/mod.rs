@@ -134,7 +134,7 @@ impl std::fmt::Debug for Upstream {
 impl Upstream {
     /// Builds the upstream with a fresh connection pool.
     pub fn new(model: &ModelConfig, provider: &ProviderConfig) -> Result<Upstream, ProviderError> {
-        let tls = client::tls_config()?;
+        let tls = client::tls_config(&provider.ca_roots)?;
         let path = match provider.kind {
             ProviderKind::OpenAi => Some("/chat/completions"),
             ProviderKind::Anthropic => Some("/messages"),

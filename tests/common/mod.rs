@@ -5,4 +5,5 @@ pub mod gateway;
 pub mod hook;
 pub mod otlp;
 pub mod postgres;
+pub mod tls;
 pub mod upstream;

@@ -194,6 +194,7 @@ impl MockUpstream {
                 calls: 0,
                 bodies: Vec::new(),
                 headers: Vec::new(),
+                versions: Vec::new(),
             }),
             disconnected: AtomicBool::new(false),
             notify: Notify::new(),
@@ -221,7 +222,9 @@ impl MockUpstream {
                     // the next write, so a hanging response would never end.
                     .h1_allow_half_closed(false)
                     .shutdown_timeout(0)
-                    .bind(("127.0.0.1", 0))
+                    // HTTP/1.1, or HTTP/2 by prior knowledge (what the TLS front passes on
+                    // after negotiating h2).
+                    .bind_auto_h2c(("127.0.0.1", 0))
                     .expect("mock upstream: bind 127.0.0.1:0");
                     let addr = server.addrs()[0];
                     let server = server.run();
@@ -237,6 +240,11 @@ impl MockUpstream {
             shared,
             handle,
         }
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// Base URL including `/v1`, e.g. `http://127.0.0.1:PORT/v1`.
@@ -267,6 +275,11 @@ impl MockUpstream {
     /// Request headers of each call (lower-cased names), in order.
     pub fn headers(&self) -> Vec<Vec<(String, String)>> {
         self.shared.state.lock().unwrap().headers.clone()
+    }
+
+    /// The HTTP version of each call, in order (`HTTP/1.1`, `HTTP/2.0`).
+    pub fn versions(&self) -> Vec<String> {
+        self.shared.state.lock().unwrap().versions.clone()
     }
 
     /// Waits up to `timeout` until a client went away before its response
@@ -327,6 +340,7 @@ struct State {
     calls: usize,
     bodies: Vec<Value>,
     headers: Vec<Vec<(String, String)>>,
+    versions: Vec<String>,
 }
 
 /// Which provider wire format a route speaks.
@@ -408,6 +422,7 @@ async fn handle(
         state.calls += 1;
         state.bodies.push(json.clone());
         state.headers.push(headers);
+        state.versions.push(format!("{:?}", req.version()));
         // An auth failure does not consume a scripted step.
         if authorized {
             state.script.pop_front()
