@@ -226,6 +226,13 @@ impl<S> tracing_subscriber::layer::Filter<S> for EventsOnly {
         meta.is_event()
     }
 
+    /// No limit of its own, so the stack's hint is `RUST_LOG`'s: `try_init` hands it to the
+    /// `log` crate, whose disabled records (actix-cors logs one per response at debug) then
+    /// stop at one comparison instead of reaching the `log`-to-`tracing` bridge.
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::TRACE)
+    }
+
     fn callsite_enabled(
         &self,
         meta: &'static tracing::Metadata<'static>,
@@ -392,6 +399,16 @@ mod tests {
         let (telemetry, _) = build(&cfg(Some("  ")), EnvFilter::new("info"), std::io::sink)
             .expect("build with blank endpoint");
         assert!(!telemetry.is_exporting());
+    }
+
+    #[test]
+    fn the_stack_reports_rust_logs_level_so_log_records_below_it_stop_early() {
+        use tracing::level_filters::LevelFilter;
+        for (directive, level) in [("info", LevelFilter::INFO), ("debug", LevelFilter::DEBUG)] {
+            let (_, subscriber) = build(&cfg(None), EnvFilter::new(directive), std::io::sink)
+                .expect("build without endpoint");
+            assert_eq!(subscriber.max_level_hint(), Some(level), "{directive}");
+        }
     }
 
     #[test]
