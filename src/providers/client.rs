@@ -246,7 +246,7 @@ mod tests {
 
     /// Reads from `s` until the end of an HTTP head plus `body` more bytes (or the peer closes);
     /// returns the text.
-    async fn read_head(s: &mut tokio::net::TcpStream, body: usize) -> String {
+    async fn read_head<S: tokio::io::AsyncRead + Unpin>(s: &mut S, body: usize) -> String {
         use tokio::io::AsyncReadExt;
         let mut buf = Vec::new();
         let mut chunk = [0u8; 1024];
@@ -266,20 +266,22 @@ mod tests {
         String::from_utf8_lossy(&buf).into_owned()
     }
 
-    #[tokio::test]
-    async fn a_proxied_call_goes_through_a_connect_tunnel_with_the_proxy_credentials() {
+    /// Answers one HTTP/1.1 request on `s` with `200 ok`.
+    async fn answer_ok<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(s: &mut S) {
+        use tokio::io::AsyncWriteExt;
+        read_head(s, 2).await;
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            .await
+            .unwrap();
+        s.flush().await.unwrap();
+    }
+
+    /// A CONNECT proxy for one tunnel on an ephemeral port: its port, and the request head it
+    /// received.
+    async fn connect_proxy() -> (u16, tokio::sync::oneshot::Receiver<String>) {
         use tokio::{io::AsyncWriteExt, net::TcpListener};
-        let upstream = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let up_port = upstream.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            let (mut s, _) = upstream.accept().await.unwrap();
-            read_head(&mut s, 2).await;
-            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                .await
-                .unwrap();
-        });
         let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let proxy_port = proxy.local_addr().unwrap().port();
+        let port = proxy.local_addr().unwrap().port();
         let (seen_tx, seen_rx) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let (mut client, _) = proxy.accept().await.unwrap();
@@ -293,19 +295,27 @@ mod tests {
             seen_tx.send(head).unwrap();
             let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
         });
+        (port, seen_rx)
+    }
 
-        let endpoint: Uri = format!("http://127.0.0.1:{up_port}/v1/chat/completions")
-            .parse()
-            .unwrap();
+    /// Calls `endpoint` through the proxy on `proxy_port` (credentials `user:secret`) and checks
+    /// the answer and the CONNECT the proxy saw.
+    async fn call_through_proxy(
+        tls: &Arc<rustls::ClientConfig>,
+        endpoint: Uri,
+        proxy_port: u16,
+        seen: tokio::sync::oneshot::Receiver<String>,
+    ) {
+        let target = format!(
+            "{}:{}",
+            endpoint.host().unwrap(),
+            endpoint.port_u16().unwrap()
+        );
         let matcher = Matcher::builder()
             .all(format!("http://user:secret@127.0.0.1:{proxy_port}"))
             .build();
         let via = Proxy::matching(&matcher, &endpoint).unwrap().unwrap();
-        let client = HttpClient::new(
-            &tls_config(&[]).unwrap(),
-            Duration::from_secs(2),
-            Some(&via),
-        );
+        let client = HttpClient::new(tls, Duration::from_secs(2), Some(&via));
         let resp = client
             .post(endpoint, &HeaderMap::new(), "r1", b"{}".to_vec())
             .await
@@ -314,13 +324,13 @@ mod tests {
         let body = read_body(resp.into_body(), 1024).await.unwrap();
         assert_eq!(&body[..], b"ok");
         // Bounded: a call that bypassed the proxy would leave it waiting forever.
-        let head = tokio::time::timeout(Duration::from_secs(5), seen_rx)
+        let head = tokio::time::timeout(Duration::from_secs(5), seen)
             .await
             .unwrap() // no CONNECT reached the proxy
             .unwrap()
             .to_lowercase();
         assert!(
-            head.starts_with(&format!("connect 127.0.0.1:{up_port} http/1.1")),
+            head.starts_with(&format!("connect {target} http/1.1")),
             "{head}"
         );
         // base64("user:secret")
@@ -328,5 +338,61 @@ mod tests {
             head.contains("proxy-authorization: basic dxnlcjpzzwnyzxq="),
             "{head}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_proxied_call_goes_through_a_connect_tunnel_with_the_proxy_credentials() {
+        let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let up_port = upstream.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut s, _) = upstream.accept().await.unwrap();
+            answer_ok(&mut s).await;
+        });
+        let (proxy_port, seen) = connect_proxy().await;
+        let endpoint = format!("http://127.0.0.1:{up_port}/v1/chat/completions")
+            .parse()
+            .unwrap();
+        call_through_proxy(&tls_config(&[]).unwrap(), endpoint, proxy_port, seen).await;
+    }
+
+    #[tokio::test]
+    async fn an_https_upstream_is_reached_with_tls_inside_the_tunnel() {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, SanType};
+        use rustls::pki_types::PrivatePkcs8KeyDer;
+        // A CA made for this test, and a certificate for 127.0.0.1 signed by it.
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_key = KeyPair::generate().unwrap();
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+        let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
+        leaf.subject_alt_names = vec![SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into())];
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+        let server = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf_cert.der().clone()],
+            PrivatePkcs8KeyDer::from(leaf_key.serialize_der()).into(),
+        )
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let up_port = upstream.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (s, _) = upstream.accept().await.unwrap();
+            let mut tls = acceptor.accept(s).await.unwrap();
+            answer_ok(&mut tls).await;
+        });
+        let (proxy_port, seen) = connect_proxy().await;
+        let endpoint = format!("https://127.0.0.1:{up_port}/v1/chat/completions")
+            .parse()
+            .unwrap();
+        let tls = tls_config(&[ca_cert.der().clone()]).unwrap();
+        call_through_proxy(&tls, endpoint, proxy_port, seen).await;
     }
 }
