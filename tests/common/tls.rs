@@ -97,7 +97,8 @@ impl TlsFront {
                             _ = &mut stopped => break,
                             accepted = listener.accept() => match accepted {
                                 Ok((tcp, _)) => tcp,
-                                Err(_) => continue,
+                                // Never spin on a listener that keeps failing.
+                                Err(_) => break,
                             },
                         };
                         let acceptor = acceptor.clone();
